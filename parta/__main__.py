@@ -1,0 +1,3 @@
+from parta.cli import app
+
+app()

@@ -1,0 +1,302 @@
+"""Accounts: sign-in codes, sessions, profiles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parta import tokens
+from parta.clock import utcnow
+from parta.codes import CodeSender
+from parta.config import Settings
+from parta.db.engine import transaction
+from parta.db.tables import ChatMember, LoginCode, Session, User
+from parta.errors import ErrorCode, InvalidInput, NotFound, RateLimited, Unauthenticated
+from parta.events import log as events
+from parta.phones import normalize_phone
+
+HOUR = timedelta(hours=1)
+# Writing last_seen_at on every request would turn reads into writes.
+LAST_SEEN_RESOLUTION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class CodeRequested:
+    phone: str
+    expires_at: datetime
+    resend_after: int
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    token: str
+    user: User
+    session: Session
+    is_new_user: bool
+
+
+async def request_code(
+    db: AsyncSession, settings: Settings, sender: CodeSender, *, phone: str, ip: str
+) -> CodeRequested:
+    """Issue a new sign-in code for ``phone`` and deliver it.
+
+    Earlier unused codes for the phone stop working. Raises ``invalid_phone``,
+    ``rate_limited`` (with ``retry_after``) or ``code_delivery_failed``.
+    """
+    phone = normalize_phone(phone, settings.default_region)
+    now = utcnow()
+    code = tokens.new_code()
+    async with transaction(db):
+        await _check_code_rate(db, settings, phone=phone, ip=ip, now=now)
+        await db.execute(
+            update(LoginCode)
+            .where(LoginCode.phone == phone, LoginCode.used_at.is_(None))
+            .values(used_at=now)
+        )
+        row = LoginCode(
+            phone=phone,
+            ip=ip,
+            code_hash=tokens.code_hash(settings.resolved_secret_key, phone, code),
+            attempts=0,
+            created_at=now,
+            expires_at=now + timedelta(seconds=settings.code_ttl_seconds),
+        )
+        db.add(row)
+    try:
+        await sender.send(phone=phone, code=code, expires_at=row.expires_at)
+    except Exception:
+        # An undelivered code must not hold the resend interval against the user.
+        async with transaction(db):
+            await db.execute(delete(LoginCode).where(LoginCode.id == row.id))
+        raise
+    return CodeRequested(phone=phone, expires_at=row.expires_at, resend_after=settings.code_resend_seconds)
+
+
+async def _check_code_rate(
+    db: AsyncSession, settings: Settings, *, phone: str, ip: str, now: datetime
+) -> None:
+    by_phone = (
+        await db.execute(
+            select(func.count(), func.min(LoginCode.created_at), func.max(LoginCode.created_at)).where(
+                LoginCode.phone == phone, LoginCode.created_at > now - HOUR
+            )
+        )
+    ).one()
+    count, oldest, newest = by_phone
+    if newest is not None and newest > now - timedelta(seconds=settings.code_resend_seconds):
+        wait = newest + timedelta(seconds=settings.code_resend_seconds) - now
+        raise _rate_limited(wait, "Код уже отправлен. Повторить можно через {} с.")
+    if count >= settings.code_per_phone_per_hour and oldest is not None:
+        raise _rate_limited(oldest + HOUR - now, "Слишком много кодов на этот номер. Повторите через {} с.")
+    by_ip = (
+        await db.execute(
+            select(func.count(), func.min(LoginCode.created_at)).where(
+                LoginCode.ip == ip, LoginCode.created_at > now - HOUR
+            )
+        )
+    ).one()
+    if by_ip[0] >= settings.code_per_ip_per_hour and by_ip[1] is not None:
+        raise _rate_limited(by_ip[1] + HOUR - now, "Слишком много запросов с этого адреса. Повторите через {} с.")
+
+
+def _rate_limited(wait: timedelta, template: str) -> RateLimited:
+    seconds = max(1, int(wait.total_seconds() + 0.999))
+    return RateLimited(template.format(seconds), retry_after=seconds)
+
+
+async def sign_in(
+    db: AsyncSession,
+    settings: Settings,
+    *,
+    phone: str,
+    code: str,
+    device_name: str,
+    ip: str,
+) -> SignedIn:
+    """Exchange a code for a session token; the first sign-in creates the account.
+
+    Raises ``invalid_phone``, ``code_invalid``, ``code_expired`` or
+    ``too_many_attempts``. A wrong code is counted even though the call fails.
+    """
+    phone = normalize_phone(phone, settings.default_region)
+    now = utcnow()
+    async with transaction(db):
+        row = (
+            await db.execute(
+                select(LoginCode)
+                .where(LoginCode.phone == phone, LoginCode.used_at.is_(None))
+                .order_by(LoginCode.id.desc())
+                .limit(1)
+                .with_for_update()
+            )
+        ).scalar_one_or_none()
+        failure = _check_code(settings, row, phone=phone, code=code, now=now)
+        if failure is None and row is not None:
+            row.used_at = now
+            user, is_new = await _get_or_create_user(db, phone, now)
+            token, session = _new_session(user, device_name=device_name, ip=ip, now=now)
+            db.add(session)
+    if failure is not None:
+        raise failure
+    return SignedIn(token=token, user=user, session=session, is_new_user=is_new)
+
+
+def _check_code(
+    settings: Settings, row: LoginCode | None, *, phone: str, code: str, now: datetime
+) -> InvalidInput | Unauthenticated | None:
+    """Validate a code; a wrong guess bumps ``row.attempts`` (committed by the caller)."""
+    if row is None:
+        return Unauthenticated("Неверный код. Запросите новый код.", code=ErrorCode.code_invalid)
+    if row.expires_at <= now:
+        return Unauthenticated("Срок действия кода истёк. Запросите новый.", code=ErrorCode.code_expired)
+    if row.attempts >= settings.code_max_attempts:
+        return Unauthenticated(
+            "Слишком много неверных попыток. Запросите новый код.", code=ErrorCode.too_many_attempts
+        )
+    expected = tokens.code_hash(settings.resolved_secret_key, phone, code.strip())
+    if not tokens.same(expected, row.code_hash):
+        row.attempts += 1
+        left = settings.code_max_attempts - row.attempts
+        return Unauthenticated(
+            f"Неверный код. Осталось попыток: {left}.", code=ErrorCode.code_invalid, field="code"
+        )
+    return None
+
+
+async def _get_or_create_user(db: AsyncSession, phone: str, now: datetime) -> tuple[User, bool]:
+    user = (await db.execute(select(User).where(User.phone == phone))).scalar_one_or_none()
+    if user is not None:
+        return user, False
+    user = User(phone=phone, first_name="", last_name="", created_at=now, updated_at=now)
+    db.add(user)
+    await db.flush()
+    return user, True
+
+
+def _new_session(user: User, *, device_name: str, ip: str, now: datetime) -> tuple[str, Session]:
+    token = tokens.new_token()
+    session = Session(
+        user_id=user.id,
+        token_hash=tokens.token_hash(token),
+        device_name=device_name.strip()[:128],
+        ip=ip[:64],
+        created_at=now,
+        last_seen_at=now,
+    )
+    return token, session
+
+
+async def authenticate(db: AsyncSession, token: str) -> tuple[User, Session]:
+    """The user and session behind a bearer token; raises ``not_authenticated``."""
+    now = utcnow()
+    async with transaction(db):
+        row = (
+            await db.execute(
+                select(Session, User)
+                .join(User, User.id == Session.user_id)
+                .where(Session.token_hash == tokens.token_hash(token))
+            )
+        ).one_or_none()
+        if row is None:
+            raise Unauthenticated("Сессия недействительна. Войдите снова.")
+        session, user = row
+        if now - session.last_seen_at > LAST_SEEN_RESOLUTION:
+            session.last_seen_at = now
+    return user, session
+
+
+async def list_sessions(db: AsyncSession, user: User) -> list[Session]:
+    result = await db.execute(
+        select(Session).where(Session.user_id == user.id).order_by(Session.last_seen_at.desc())
+    )
+    return list(result.scalars())
+
+
+async def revoke_session(db: AsyncSession, user: User, session_id: int) -> None:
+    """Sign out one device; another user's session answers ``session_not_found``."""
+    async with transaction(db):
+        result = await db.execute(
+            delete(Session).where(Session.id == session_id, Session.user_id == user.id)
+        )
+        if result.rowcount == 0:  # type: ignore[attr-defined]
+            raise NotFound("Сеанс не найден.", code=ErrorCode.session_not_found)
+        await events.append(db, "session.revoked", user_id=user.id, payload={"session_id": session_id})
+
+
+async def revoke_other_sessions(db: AsyncSession, user: User, current: Session) -> int:
+    """Sign out every device but the current one; returns how many were signed out."""
+    async with transaction(db):
+        result = await db.execute(
+            delete(Session).where(Session.user_id == user.id, Session.id != current.id)
+        )
+        count = int(result.rowcount)  # type: ignore[attr-defined]
+        if count:
+            await events.append(db, "session.revoked", user_id=user.id, payload={"others": True})
+    return count
+
+
+@dataclass(frozen=True)
+class ProfileChange:
+    first_name: str | None = None
+    last_name: str | None = None
+    birth_date: date | None = None
+    clear_birth_date: bool = False
+    avatar_file_id: int | None = None
+
+
+async def update_profile(db: AsyncSession, user: User, change: ProfileChange) -> User:
+    """Change the user's name, birth date or avatar.
+
+    Emits ``user.updated`` to the user's own devices and to every chat they are in.
+    """
+    now = utcnow()
+    async with transaction(db):
+        user = await db.merge(user)
+        if change.first_name is not None:
+            user.first_name = _clean_name(change.first_name, "first_name")
+        if change.last_name is not None:
+            user.last_name = _clean_name(change.last_name, "last_name")
+        if change.clear_birth_date:
+            user.birth_date = None
+        elif change.birth_date is not None:
+            user.birth_date = _check_birth_date(change.birth_date, now.date())
+        if change.avatar_file_id is not None:
+            user.avatar_file_id = change.avatar_file_id
+        user.updated_at = now
+        await db.flush()
+        await _announce_user(db, user)
+    return user
+
+
+async def _announce_user(db: AsyncSession, user: User) -> None:
+    from parta.render import user_public
+
+    payload = {"user": user_public(user)}
+    await events.append(db, "user.updated", user_id=user.id, payload=payload)
+    chat_ids = (
+        await db.execute(select(ChatMember.chat_id).where(ChatMember.user_id == user.id))
+    ).scalars()
+    for chat_id in chat_ids:
+        await events.append(db, "user.updated", chat_id=chat_id, payload=payload)
+
+
+def _clean_name(value: str, field: str) -> str:
+    cleaned = " ".join(value.split())
+    if not cleaned:
+        raise InvalidInput("Имя и фамилия не могут быть пустыми.", field=field)
+    if len(cleaned) > 64:
+        raise InvalidInput("Не длиннее 64 символов.", field=field)
+    return cleaned
+
+
+def _check_birth_date(value: date, today: date) -> date:
+    if value > today or value.year < today.year - 120:
+        raise InvalidInput("Некорректная дата рождения.", field="birth_date")
+    return value
+
+
+async def get_user(db: AsyncSession, user_id: int) -> User | None:
+    return await db.get(User, user_id)

@@ -1,0 +1,61 @@
+"""Settings read from ``PARTA_*`` environment variables.
+
+Defaults are safe for the embedded run: SQLite under ``var/``, development code
+sender, everything bound to 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PARTA_", extra="ignore")
+
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    secret_key: str = ""
+    default_region: str = "RU"
+
+    # Sign-in codes.
+    code_sender: str = "dev"  # "dev" (log + otp.log) or "webhook"
+    code_webhook_url: str = ""
+    code_ttl_seconds: int = 300
+    code_max_attempts: int = 5
+    code_resend_seconds: int = 60
+    code_per_phone_per_hour: int = 5
+    code_per_ip_per_hour: int = 30
+
+    # Messages, files, sync.
+    max_message_length: int = 4000
+    max_upload_bytes: int = 20 * 1024 * 1024
+    sync_page_limit: int = 500
+    sync_reset_after: int = Field(default=10_000, description="missed events before a reset")
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'parta.db').resolve()}"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @cached_property
+    def resolved_secret_key(self) -> bytes:
+        """The server secret (peppers code hashes); generated once into the data dir."""
+        if self.secret_key:
+            return self.secret_key.encode()
+        path = self.data_dir / "secret.key"
+        if not path.exists():
+            import secrets
+
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+        return path.read_text().strip().encode()

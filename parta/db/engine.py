@@ -1,0 +1,106 @@
+"""Engine and sessions for SQLite (embedded) and PostgreSQL (production)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from parta.events.bus import Bus
+
+BUS_KEY = "parta.bus"
+PENDING_KEY = "parta.pending_events"
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def normalize_url(url: str) -> str:
+    """Accept plain ``postgresql://`` and ``sqlite:///`` URLs; use the async drivers."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    elif parsed.drivername == "sqlite":
+        parsed = parsed.set(drivername="sqlite+aiosqlite")
+    return parsed.render_as_string(hide_password=False)
+
+
+def create_engine(url: str) -> AsyncEngine:
+    url = normalize_url(url)
+    if not is_sqlite(url):
+        return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url, connect_args={"timeout": 30})
+    _configure_sqlite(engine)
+    return engine
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    # SQLite has one writer. A deferred transaction that reads and then writes can
+    # fail with SQLITE_BUSY when another writer committed in between; taking the
+    # write lock at BEGIN (IMMEDIATE) makes writers queue on busy_timeout instead.
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """The engine, a session factory, and the bus that hears about commits."""
+
+    def __init__(self, url: str, bus: Bus) -> None:
+        self.url = normalize_url(url)
+        self.engine = create_engine(self.url)
+        self.bus = bus
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return is_sqlite(self.url)
+
+    def session(self) -> AsyncSession:
+        db = self._sessions()
+        db.info[BUS_KEY] = self.bus
+        return db
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+@asynccontextmanager
+async def transaction(db: AsyncSession) -> AsyncIterator[AsyncSession]:
+    """One atomic change; events appended inside are published after the commit.
+
+    Publishing after commit means no client ever hears of a change that was
+    rolled back; a crash between commit and publish loses no event, because
+    clients catch up from the log with ``sync``.
+    """
+    if db.in_transaction():
+        # Reads before the action (autobegin) are finished; start clean.
+        await db.commit()
+    try:
+        async with db.begin():
+            yield db
+    finally:
+        pending = db.info.pop(PENDING_KEY, [])
+    if pending:
+        bus: Bus | None = db.info.get(BUS_KEY)
+        if bus is not None:
+            await bus.publish([e.id for e in pending])

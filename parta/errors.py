@@ -1,0 +1,155 @@
+"""Every error a client can see: one base class, one enum of stable codes.
+
+Rendered as ``{"error": {"code": "...", "message": "..."}}``. Clients branch on
+``code``; ``message`` is human text (Russian first) and may change.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import ClassVar
+
+
+class ErrorCode(StrEnum):
+    # Input.
+    invalid_request = "invalid_request"
+    invalid_phone = "invalid_phone"
+    text_too_long = "text_too_long"
+    message_empty = "message_empty"
+    file_too_large = "file_too_large"
+    file_type_not_allowed = "file_type_not_allowed"
+    invalid_reaction = "invalid_reaction"
+    # Sign-in.
+    not_authenticated = "not_authenticated"
+    code_invalid = "code_invalid"
+    code_expired = "code_expired"
+    too_many_attempts = "too_many_attempts"
+    rate_limited = "rate_limited"
+    code_delivery_failed = "code_delivery_failed"
+    profile_incomplete = "profile_incomplete"
+    # Visibility (always 404: ids cannot be probed).
+    not_found = "not_found"
+    user_not_found = "user_not_found"
+    chat_not_found = "chat_not_found"
+    message_not_found = "message_not_found"
+    session_not_found = "session_not_found"
+    file_not_found = "file_not_found"
+    invite_not_found = "invite_not_found"
+    # Rights.
+    forbidden = "forbidden"
+    # State.
+    invite_expired = "invite_expired"
+    invite_exhausted = "invite_exhausted"
+    conflict = "conflict"
+    internal_error = "internal_error"
+
+
+class PartaError(Exception):
+    """Base of every client-visible error; subclasses fix status and code."""
+
+    status: ClassVar[int] = 400
+    code: ClassVar[ErrorCode] = ErrorCode.invalid_request
+    default_message: ClassVar[str] = "Некорректный запрос."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: ErrorCode | None = None,
+        field: str | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        self.message = message or self.default_message
+        self.instance_code = code or self.code
+        self.field = field
+        self.retry_after = retry_after
+        self.reason: str | None = None
+        super().__init__(self.message)
+
+    def body(self) -> dict[str, object]:
+        error: dict[str, object] = {"code": str(self.instance_code), "message": self.message}
+        if self.field is not None:
+            error["field"] = self.field
+        if self.retry_after is not None:
+            error["retry_after"] = self.retry_after
+        if self.reason is not None:
+            error["reason"] = self.reason
+        return {"error": error}
+
+
+class InvalidInput(PartaError):
+    status = 400
+    code = ErrorCode.invalid_request
+
+
+class Unauthenticated(PartaError):
+    status = 401
+    code = ErrorCode.not_authenticated
+    default_message = "Нужно войти в систему."
+
+
+class Forbidden(PartaError):
+    status = 403
+    code = ErrorCode.forbidden
+    default_message = "Недостаточно прав для этого действия."
+
+
+class NotFound(PartaError):
+    status = 404
+    code = ErrorCode.not_found
+    default_message = "Не найдено."
+
+
+class Conflict(PartaError):
+    status = 409
+    code = ErrorCode.conflict
+    default_message = "Конфликт с текущим состоянием."
+
+
+class Gone(PartaError):
+    status = 410
+    code = ErrorCode.invite_expired
+    default_message = "Срок действия истёк."
+
+
+class RateLimited(PartaError):
+    status = 429
+    code = ErrorCode.rate_limited
+    default_message = "Слишком много запросов. Попробуйте позже."
+
+
+class PayloadTooLarge(PartaError):
+    status = 413
+    code = ErrorCode.file_too_large
+    default_message = "Файл слишком большой."
+
+
+class UnsupportedMedia(PartaError):
+    status = 415
+    code = ErrorCode.file_type_not_allowed
+    default_message = "Такой тип файла нельзя отправить."
+
+
+class ServiceUnavailable(PartaError):
+    status = 503
+    code = ErrorCode.code_delivery_failed
+    default_message = "Не удалось отправить код. Попробуйте позже."
+
+
+def chat_not_found() -> NotFound:
+    return NotFound("Чат не найден.", code=ErrorCode.chat_not_found)
+
+
+def message_not_found() -> NotFound:
+    return NotFound("Сообщение не найдено.", code=ErrorCode.message_not_found)
+
+
+def user_not_found() -> NotFound:
+    return NotFound("Пользователь не найден.", code=ErrorCode.user_not_found)
+
+
+def denied(reason: str, message: str) -> Forbidden:
+    """A policy denial: stable ``forbidden`` code, policy ``reason`` beside it."""
+    err = Forbidden(message)
+    err.reason = reason
+    return err

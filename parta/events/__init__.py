@@ -1,0 +1,1 @@
+"""The event log, the bus that publishes it after commit, and sync."""

@@ -1,0 +1,129 @@
+"""JSON shapes of users, chats and messages: one renderer for the API, sync and push.
+
+Payloads are compact: keys whose value is empty or default are left out.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from parta.db.tables import Chat, ChatMember, Message, StoredFile, User
+
+Json = dict[str, Any]
+
+
+def ts(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def _compact(data: Json) -> Json:
+    return {k: v for k, v in data.items() if v not in (None, False, [], {}, "")}
+
+
+def user_public(user: User) -> Json:
+    """What other people see of a user: never the phone number."""
+    return _compact(
+        {
+            "id": user.id,
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "avatar_file_id": user.avatar_file_id,
+        }
+    )
+
+
+def user_private(user: User) -> Json:
+    """What a user sees of themselves."""
+    return {
+        "id": user.id,
+        "phone": user.phone,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "birth_date": user.birth_date.isoformat() if user.birth_date else None,
+        "avatar_file_id": user.avatar_file_id,
+        "is_profile_complete": user.is_profile_complete,
+        "created_at": ts(user.created_at),
+    }
+
+
+def file_info(f: StoredFile) -> Json:
+    return _compact(
+        {
+            "id": f.id,
+            "name": f.name,
+            "mime_type": f.mime_type,
+            "size": f.size,
+            "width": f.width,
+            "height": f.height,
+            "has_thumbnail": f.thumbnail_sha256 is not None,
+        }
+    )
+
+
+def message(
+    msg: Message,
+    *,
+    reactions: dict[str, list[int]] | None = None,
+    file: StoredFile | None = None,
+) -> Json:
+    if msg.deleted_at is not None:
+        return {
+            "id": msg.id,
+            "chat_id": msg.chat_id,
+            "sender_id": msg.sender_id,
+            "created_at": ts(msg.created_at),
+            "is_deleted": True,
+        }
+    data = _compact(
+        {
+            "id": msg.id,
+            "chat_id": msg.chat_id,
+            "sender_id": msg.sender_id,
+            "client_msg_id": msg.client_msg_id,
+            "text": msg.text,
+            "created_at": ts(msg.created_at),
+            "edited_at": ts(msg.edited_at) if msg.edited_at else None,
+            "is_edited": msg.edited_at is not None,
+            "reply_to": msg.reply_to_id,
+            "forward_from_user_id": msg.forward_from_user_id,
+            "mention_ids": msg.mention_ids,
+            "is_pinned": msg.pinned_at is not None,
+            "reactions": reactions,
+        }
+    )
+    if file is not None:
+        data["file"] = file_info(file)
+    return data
+
+
+def chat(
+    c: Chat,
+    *,
+    member: ChatMember,
+    member_count: int,
+    last_message: Json | None = None,
+    unread_count: int = 0,
+    peer: User | None = None,
+) -> Json:
+    data: Json = {
+        "id": c.id,
+        "kind": c.kind,
+        "title": c.title if c.kind != "direct" or peer is None else peer.display_name,
+        "role": member.role,
+        "member_count": member_count,
+        "unread_count": unread_count,
+        "last_read_message_id": member.last_read_message_id,
+        "last_activity_at": ts(c.last_activity_at),
+        "created_at": ts(c.created_at),
+    }
+    extra = _compact(
+        {
+            "description": c.description,
+            "avatar_file_id": c.avatar_file_id,
+            "last_message": last_message,
+            "peer": user_public(peer) if peer is not None else None,
+            "is_archived": c.archived_at is not None,
+        }
+    )
+    return data | extra
