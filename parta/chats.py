@@ -276,7 +276,7 @@ async def list_chats(db: AsyncSession, actor: User, *, limit: int) -> list[tuple
         .order_by(Chat.last_activity_at.desc(), Chat.id.desc())
         .limit(limit)
     )
-    return [(c, m) for c, m in rows.tuples()]
+    return [(c, m) for c, m in rows]
 
 
 async def unread_counts(db: AsyncSession, actor: User, chat_ids: list[int]) -> dict[int, int]:
@@ -294,7 +294,7 @@ async def unread_counts(db: AsyncSession, actor: User, chat_ids: list[int]) -> d
         )
         .group_by(Message.chat_id)
     )
-    return {chat_id: int(n) for chat_id, n in rows.tuples()}
+    return {chat_id: int(n) for chat_id, n in rows}
 
 
 async def direct_peers(db: AsyncSession, actor: User, chats: list[Chat]) -> dict[int, User]:
@@ -316,5 +316,5 @@ async def list_members(db: AsyncSession, actor: User, chat_id: int) -> list[tupl
         .where(ChatMember.chat_id == chat_id)
         .order_by(ChatMember.joined_at, User.id)
     )
-    return [(u, m) for u, m in rows.tuples()]
+    return [(u, m) for u, m in rows]
 

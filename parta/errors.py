@@ -153,3 +153,34 @@ def denied(reason: str, message: str) -> Forbidden:
     err = Forbidden(message)
     err.reason = reason
     return err
+
+
+# The HTTP status each code is sent with; used to document every route's errors.
+STATUS_OF: dict[ErrorCode, int] = {
+    ErrorCode.invalid_request: 400,
+    ErrorCode.invalid_phone: 400,
+    ErrorCode.text_too_long: 400,
+    ErrorCode.message_empty: 400,
+    ErrorCode.invalid_reaction: 400,
+    ErrorCode.not_authenticated: 401,
+    ErrorCode.code_invalid: 401,
+    ErrorCode.code_expired: 401,
+    ErrorCode.too_many_attempts: 401,
+    ErrorCode.profile_incomplete: 403,
+    ErrorCode.forbidden: 403,
+    ErrorCode.not_found: 404,
+    ErrorCode.user_not_found: 404,
+    ErrorCode.chat_not_found: 404,
+    ErrorCode.message_not_found: 404,
+    ErrorCode.session_not_found: 404,
+    ErrorCode.file_not_found: 404,
+    ErrorCode.invite_not_found: 404,
+    ErrorCode.conflict: 409,
+    ErrorCode.invite_expired: 410,
+    ErrorCode.invite_exhausted: 410,
+    ErrorCode.file_too_large: 413,
+    ErrorCode.file_type_not_allowed: 415,
+    ErrorCode.rate_limited: 429,
+    ErrorCode.internal_error: 500,
+    ErrorCode.code_delivery_failed: 503,
+}

@@ -360,7 +360,7 @@ async def read_by_counts(db: AsyncSession, chat_id: int, messages: list[Message]
                 ChatMember.chat_id == chat_id
             )
         )
-    ).tuples().all()
+    ).all()
     return {
         m.id: sum(1 for uid, ptr in pointers if uid != m.sender_id and ptr >= m.id) for m in messages
     }

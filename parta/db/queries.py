@@ -44,7 +44,7 @@ async def member_counts(db: AsyncSession, chat_ids: Iterable[int]) -> dict[int, 
         .where(ChatMember.chat_id.in_(ids))
         .group_by(ChatMember.chat_id)
     )
-    return {chat_id: int(count) for chat_id, count in rows.tuples()}
+    return {chat_id: int(count) for chat_id, count in rows}
 
 
 async def member_ids(db: AsyncSession, chat_id: int) -> list[int]:
@@ -79,7 +79,7 @@ async def reactions_for(db: AsyncSession, message_ids: Iterable[int]) -> dict[in
         .order_by(Reaction.created_at, Reaction.user_id)
     )
     result: dict[int, dict[str, list[int]]] = {}
-    for message_id, emoji, user_id in rows.tuples():
+    for message_id, emoji, user_id in rows:
         result.setdefault(message_id, {}).setdefault(emoji, []).append(user_id)
     return result
 

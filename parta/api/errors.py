@@ -1,0 +1,93 @@
+"""Error rendering and OpenAPI documentation of error codes."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from parta.errors import STATUS_OF, ErrorCode, PartaError
+
+log = logging.getLogger("parta.api")
+
+
+class ErrorDetail(BaseModel):
+    code: ErrorCode
+    message: str
+    field: str | None = None
+    retry_after: int | None = None
+    reason: str | None = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+# Codes every authenticated route may answer with.
+AUTH = (ErrorCode.not_authenticated, ErrorCode.invalid_request)
+
+
+def errors(*codes: ErrorCode, authenticated: bool = True) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` listing each status with the codes it may carry."""
+    all_codes = list(dict.fromkeys((*AUTH, *codes) if authenticated else (ErrorCode.invalid_request, *codes)))
+    by_status: dict[int, list[str]] = {}
+    for code in all_codes:
+        by_status.setdefault(STATUS_OF[code], []).append(code.value)
+    return {
+        status: {"model": ErrorBody, "description": "Error codes: " + ", ".join(f"`{c}`" for c in names)}
+        for status, names in sorted(by_status.items())
+    }
+
+
+def _response(status: int, body: dict[str, object], headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def _parta_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, PartaError)
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+    if exc.status == 401:
+        headers = (headers or {}) | {"WWW-Authenticate": "Bearer"}
+    return _response(exc.status, exc.body(), headers)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0] if exc.errors() else {}
+    location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
+    field = ".".join(location) or None
+    detail = first.get("msg", "invalid value")
+    message = f"Некорректное значение поля {field}: {detail}" if field else f"Некорректный запрос: {detail}"
+    error: dict[str, object] = {"code": ErrorCode.invalid_request.value, "message": message}
+    if field:
+        error["field"] = field
+    return _response(400, {"error": error})
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 404:
+        body = {"code": ErrorCode.not_found.value, "message": "Такого адреса нет."}
+    elif exc.status_code == 405:
+        body = {"code": ErrorCode.invalid_request.value, "message": "Метод не поддерживается."}
+    else:
+        body = {"code": ErrorCode.invalid_request.value, "message": str(exc.detail)}
+    return _response(exc.status_code, {"error": body}, getattr(exc, "headers", None))
+
+
+async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    body = {"code": ErrorCode.internal_error.value, "message": "Внутренняя ошибка сервера."}
+    return _response(500, {"error": body})
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(PartaError, _parta_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,117 @@
+"""Response shapes documented in OpenAPI. Optional fields are omitted when empty."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class UserPublic(BaseModel):
+    id: int
+    first_name: str | None = None
+    last_name: str | None = None
+    avatar_file_id: int | None = None
+
+
+class Me(BaseModel):
+    id: int
+    phone: str
+    first_name: str
+    last_name: str
+    birth_date: str | None = None
+    avatar_file_id: int | None = None
+    is_profile_complete: bool
+    created_at: str
+
+
+class FileInfo(BaseModel):
+    id: int
+    name: str
+    mime_type: str
+    size: int
+    width: int | None = None
+    height: int | None = None
+    has_thumbnail: bool | None = None
+
+
+class MessageOut(BaseModel):
+    id: int
+    chat_id: int
+    sender_id: int | None = None
+    client_msg_id: str | None = None
+    text: str | None = None
+    created_at: str
+    edited_at: str | None = None
+    is_edited: bool | None = None
+    is_deleted: bool | None = None
+    reply_to: int | None = None
+    forward_from_user_id: int | None = None
+    mention_ids: list[int] | None = None
+    is_pinned: bool | None = None
+    reactions: dict[str, list[int]] | None = Field(None, description="emoji -> user ids")
+    file: FileInfo | None = None
+    read_by: int | None = Field(None, description="own messages: members (not you) who read it")
+
+
+class ChatOut(BaseModel):
+    id: int
+    kind: str
+    title: str
+    role: str
+    member_count: int
+    unread_count: int
+    last_read_message_id: int
+    last_activity_at: str
+    created_at: str
+    description: str | None = None
+    avatar_file_id: int | None = None
+    last_message: MessageOut | None = None
+    peer: UserPublic | None = None
+    is_archived: bool | None = None
+
+
+class ChatList(BaseModel):
+    chats: list[ChatOut]
+
+
+class MemberOut(UserPublic):
+    role: str
+
+
+class MemberList(BaseModel):
+    members: list[MemberOut]
+
+
+class MessagePage(BaseModel):
+    messages: list[MessageOut]
+    has_more: bool
+
+
+class EventOut(BaseModel):
+    id: int
+    type: str
+    at: str
+    chat_id: int | None = None
+    data: dict[str, Any]
+
+
+class SyncOut(BaseModel):
+    events: list[EventOut]
+    next: int = Field(description="pass as `since` in the next call")
+    has_more: bool = False
+    reset: bool = Field(
+        False, description="true: too far behind; refetch chats and messages, then sync from `next`"
+    )
+
+
+class SessionOut(BaseModel):
+    id: int
+    device_name: str
+    created_at: str
+    last_seen_at: str
+    is_current: bool
+
+
+class SessionList(BaseModel):
+    sessions: list[SessionOut]
