@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 
 from parta.app import create_app
 from parta.config import Settings
@@ -43,10 +45,30 @@ def error_code(response: httpx.Response) -> str:
     return str(body["error"]["code"])
 
 
+def check_documented_error(app: FastAPI, method: str, url: str, response: httpx.Response) -> None:
+    """Every error a route answers with must be listed in its OpenAPI document
+    (the contract outside clients read); checked on every response of every test."""
+    if response.status_code < 400 or response.status_code == 413:  # 413: the body-size guard
+        return
+    code = error_code(response)
+    path = httpx.URL(url).path
+    for template, operations in app.openapi()["paths"].items():
+        if method.lower() in operations and re.fullmatch(re.sub(r"\{[^}]+\}", "[^/]+", template), path):
+            responses = operations[method.lower()]["responses"]
+            documented = responses.get(str(response.status_code), {}).get("description", "")
+            assert f"`{code}`" in documented, (
+                f"{method} {template} answered {response.status_code} {code}, "
+                f"which its OpenAPI responses do not list"
+            )
+            return
+    assert code in ("not_found", "invalid_request"), f"{method} {url}: no route, but answered {code}"
+
+
 class Api:
     """``api.get(...)`` is anonymous; ``api.as_(user).get(...)`` carries the user's token."""
 
-    def __init__(self, client: httpx.AsyncClient, data_dir: Path, settings: Settings) -> None:
+    def __init__(self, client: httpx.AsyncClient, data_dir: Path, settings: Settings, app: FastAPI) -> None:
+        self.app = app
         self.client = client
         self.data_dir = data_dir
         self.settings = settings
@@ -66,12 +88,12 @@ class Api:
         transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             try:
-                yield cls(client, data_dir, settings)
+                yield cls(client, data_dir, settings, app)
             finally:
                 await app.state.services.database.dispose()
 
     def as_(self, user: TestUser | None) -> Api:
-        other = Api(self.client, self.data_dir, self.settings)
+        other = Api(self.client, self.data_dir, self.settings, self.app)
         other._token = user.token if user else None
         return other
 
@@ -83,7 +105,9 @@ class Api:
 
     async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         kwargs["headers"] = self._headers(kwargs.get("headers"))
-        return await self.client.request(method, url, **kwargs)
+        response = await self.client.request(method, url, **kwargs)
+        check_documented_error(self.app, method, url, response)
+        return response
 
     async def get(self, url: str, **kwargs: Any) -> httpx.Response:
         return await self.request("GET", url, **kwargs)

@@ -29,12 +29,13 @@ class ErrorBody(BaseModel):
 
 
 # Codes every authenticated route may answer with.
-AUTH = (ErrorCode.not_authenticated, ErrorCode.invalid_request)
+AUTH = (ErrorCode.not_authenticated, ErrorCode.invalid_request, ErrorCode.internal_error)
+ANONYMOUS = (ErrorCode.invalid_request, ErrorCode.internal_error)
 
 
 def errors(*codes: ErrorCode, authenticated: bool = True) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` listing each status with the codes it may carry."""
-    all_codes = list(dict.fromkeys((*AUTH, *codes) if authenticated else (ErrorCode.invalid_request, *codes)))
+    all_codes = list(dict.fromkeys((*AUTH, *codes) if authenticated else (*ANONYMOUS, *codes)))
     by_status: dict[int, list[str]] = {}
     for code in all_codes:
         by_status.setdefault(STATUS_OF[code], []).append(code.value)
@@ -86,7 +87,26 @@ async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
     return _response(500, {"error": body})
 
 
+def _without_422(app: FastAPI) -> None:
+    """FastAPI documents 422 for validation; Parta answers 400 ``invalid_request``."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    operation.get("responses", {}).pop("422", None)
+            for name in ("HTTPValidationError", "ValidationError"):
+                schema.get("components", {}).get("schemas", {}).pop(name, None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install(app: FastAPI) -> None:
+    _without_422(app)
     app.add_exception_handler(PartaError, _parta_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
