@@ -272,6 +272,12 @@ async def set_reaction(
     return msg
 
 
+async def available_reactions(db: AsyncSession, actor: User, chat_id: int) -> list[str]:
+    """The reactions offered in a chat (members only; the set is the same everywhere for now)."""
+    await load_member_chat(db, actor, chat_id)
+    return list(REACTIONS)
+
+
 async def set_pinned(
     db: AsyncSession, actor: User, chat_id: int, message_id: int, *, pinned: bool
 ) -> Message:

@@ -168,8 +168,7 @@ async def remove_reaction(
 @router.get("/reactions", response_model=ReactionSet, tags=["messages"], responses=errors(E.chat_not_found))
 async def reaction_set(chat_id: int, user: CurrentUser, db: DbSession) -> ReactionSet:
     """The reactions offered in this chat."""
-    await messages.load_member_chat(db, user, chat_id)
-    return ReactionSet(reactions=list(messages.REACTIONS))
+    return ReactionSet(reactions=await messages.available_reactions(db, user, chat_id))
 
 
 @router.post(
