@@ -94,3 +94,21 @@ def test_acknowledged_data_survives_a_killed_server(database_url: str, tmp_path:
         )
         assert retry.status_code == 200 and retry.json()["id"] == acked[-1]
         assert client.get("/api/v1/me", headers=headers).json()["first_name"] == "Ольга"
+
+
+def test_demo_seed_is_idempotent_and_usable(database_url: str, tmp_path: Path) -> None:
+    data_dir = tmp_path / "demo"
+    url = database_url.replace("+asyncpg", "").replace("+aiosqlite", "")
+    env = os.environ | {"PARTA_DATABASE_URL": url, "PARTA_DATA_DIR": str(data_dir)}
+    for _ in range(2):
+        done = subprocess.run(
+            [sys.executable, "-m", "parta", "demo"], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert "+79000000001" in done.stdout
+    with server(url, data_dir) as client:
+        headers = _sign_in(client, data_dir, "+79000000002")
+        chats = client.get("/api/v1/chats", headers=headers).json()["chats"]
+        assert len(chats) == 1 and chats[0]["unread_count"] == 1  # the reply after his own message
+        history = client.get(f"/api/v1/chats/{chats[0]['id']}/messages", headers=headers).json()
+        assert len(history["messages"]) == 3
