@@ -74,7 +74,7 @@ async def _contactable_users(db: AsyncSession, actor: User, user_ids: list[int])
     return [found[uid] for uid in wanted]
 
 
-async def _join(db: AsyncSession, chat: Chat, user: User, role: ChatRole, since: int) -> None:
+async def join_chat(db: AsyncSession, chat: Chat, user: User, role: ChatRole, since: int) -> None:
     db.add(
         ChatMember(
             chat_id=chat.id,
@@ -114,9 +114,9 @@ async def create_chat(db: AsyncSession, actor: User, new: NewChat) -> Chat:
         db.add(chat)
         await db.flush()
         since = await events.lock_and_head(db)
-        await _join(db, chat, actor, ChatRole.owner, since)
+        await join_chat(db, chat, actor, ChatRole.owner, since)
         for user in members:
-            await _join(db, chat, user, ChatRole.member, since)
+            await join_chat(db, chat, user, ChatRole.member, since)
         await db.flush()
         await events.append(db, "chat.created", chat_id=chat.id,
                             payload={"chat_id": chat.id, "kind": chat.kind, "title": chat.title})
@@ -150,8 +150,8 @@ async def get_or_create_direct(db: AsyncSession, actor: User, user_id: int) -> t
             db.add(chat)
             await db.flush()
             since = await events.lock_and_head(db)
-            await _join(db, chat, actor, ChatRole.member, since)
-            await _join(db, chat, peer, ChatRole.member, since)
+            await join_chat(db, chat, actor, ChatRole.member, since)
+            await join_chat(db, chat, peer, ChatRole.member, since)
             await db.flush()
             await events.append(db, "chat.created", chat_id=chat.id,
                                 payload={"chat_id": chat.id, "kind": chat.kind})
@@ -186,7 +186,7 @@ async def add_members(db: AsyncSession, actor: User, chat_id: int, user_ids: lis
             return []
         since = await events.lock_and_head(db)
         for user in new_users:
-            await _join(db, chat, user, ChatRole.member, since)
+            await join_chat(db, chat, user, ChatRole.member, since)
         await db.flush()
         await events.append(db, "chat.member_added", chat_id=chat.id, payload={
             "chat_id": chat.id, "by": actor.id, "users": [user_public(u) for u in new_users]})

@@ -132,6 +132,43 @@ def can_manage_invites(kind: ChatKind, role: ChatRole) -> Decision:
     return allow() if role in MANAGERS else deny("not_chat_admin")
 
 
+def can_join_by_invite(
+    *, is_member: bool, is_revoked: bool, is_expired: bool, is_exhausted: bool
+) -> Decision:
+    """May someone preview or join a chat through an invite link?
+
+    A revoked link is gone for everyone. A member who opens a still-existing
+    link just lands in the chat and uses nothing up, so a retried join (the
+    answer was lost) succeeds even when the first try used up a one-time link.
+    """
+    if is_revoked:
+        return deny("revoked")
+    if is_member:
+        return allow("already_member")
+    if is_expired:
+        return deny("expired")
+    if is_exhausted:
+        return deny("exhausted")
+    return allow()
+
+
+def can_read_file(
+    *, in_chat: bool, chat_role: ChatRole | None, is_user_avatar: bool, is_uploader: bool
+) -> Decision:
+    """May the actor download a file (or its thumbnail)?
+
+    A chat's file is readable by the chat's members, whoever uploaded it: a
+    forward gets its own file row in the target chat. A file in no chat is an
+    avatar: public inside Parta while it is someone's avatar, otherwise (an
+    avatar since replaced) only its uploader's.
+    """
+    if in_chat:
+        return can_see_chat(chat_role)
+    if is_user_avatar:
+        return allow("avatar")
+    return allow("uploader") if is_uploader else deny("not_shared")
+
+
 def can_contact(*, actor_id: int, target_id: int) -> Decision:
     """May the actor start a direct chat with, or add, the target?
 
