@@ -18,6 +18,9 @@ class ErrorCode(StrEnum):
     message_empty = "message_empty"
     file_too_large = "file_too_large"
     file_type_not_allowed = "file_type_not_allowed"
+    file_empty = "file_empty"
+    image_invalid = "image_invalid"
+    image_too_large = "image_too_large"
     invalid_reaction = "invalid_reaction"
     # Sign-in.
     not_authenticated = "not_authenticated"
@@ -26,7 +29,6 @@ class ErrorCode(StrEnum):
     too_many_attempts = "too_many_attempts"
     rate_limited = "rate_limited"
     code_delivery_failed = "code_delivery_failed"
-    profile_incomplete = "profile_incomplete"
     # Visibility (always 404: ids cannot be probed).
     not_found = "not_found"
     user_not_found = "user_not_found"
@@ -162,11 +164,13 @@ STATUS_OF: dict[ErrorCode, int] = {
     ErrorCode.text_too_long: 400,
     ErrorCode.message_empty: 400,
     ErrorCode.invalid_reaction: 400,
+    ErrorCode.file_empty: 400,
+    ErrorCode.image_invalid: 400,
+    ErrorCode.image_too_large: 400,
     ErrorCode.not_authenticated: 401,
     ErrorCode.code_invalid: 401,
     ErrorCode.code_expired: 401,
     ErrorCode.too_many_attempts: 401,
-    ErrorCode.profile_incomplete: 403,
     ErrorCode.forbidden: 403,
     ErrorCode.not_found: 404,
     ErrorCode.user_not_found: 404,

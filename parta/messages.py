@@ -236,8 +236,8 @@ async def delete_message(db: AsyncSession, actor: User, chat_id: int, message_id
                                           actor_id=actor.id, sender_id=msg.sender_id),
                 "Удалить можно только своё сообщение.")
         if msg.deleted_at is None:
+            await _drop_attachment(db, msg)
             msg.text = None
-            msg.file_id = None
             msg.mention_ids = None
             msg.pinned_at = None
             msg.deleted_at = utcnow()
@@ -245,6 +245,22 @@ async def delete_message(db: AsyncSession, actor: User, chat_id: int, message_id
             await search.unindex_message(db, msg.id)
             await events.append(db, "message.deleted", chat_id=chat.id, message_id=msg.id)
     return msg
+
+
+async def _drop_attachment(db: AsyncSession, msg: Message) -> None:
+    """Deleting for everyone takes the file away too: its row goes unless another
+    live message in the chat still shows it (the blob is shared and stays on disk)."""
+    file_id, msg.file_id = msg.file_id, None
+    if file_id is None:
+        return
+    await db.flush()
+    still_used = await db.scalar(
+        select(func.count()).where(
+            Message.chat_id == msg.chat_id, Message.file_id == file_id, Message.deleted_at.is_(None)
+        )
+    )
+    if not still_used:
+        await db.execute(delete(StoredFile).where(StoredFile.id == file_id))
 
 
 async def set_reaction(

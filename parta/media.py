@@ -1,0 +1,528 @@
+"""Files and images: content-addressed storage, type checks, thumbnails, read access.
+
+An upload is judged by its content, never by its name or the content type the
+client claims. Its bytes are stored once per distinct content under
+``media/ab/cd/<sha256>``; a ``files`` row describes it and belongs to a chat
+(or to no chat: avatars). Who may read a file follows that row, see
+``policy.can_read_file``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import hashlib
+import io
+import logging
+import os
+import re
+import tempfile
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Final
+
+import filetype
+from PIL import ExifTags, Image, ImageOps
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parta import accounts, policy
+from parta.chats import load_member_chat, require, require_can_chat
+from parta.clock import utcnow
+from parta.config import Settings
+from parta.db import queries as q
+from parta.db.engine import transaction
+from parta.db.tables import Chat, StoredFile, User
+from parta.errors import (
+    ErrorCode,
+    InvalidInput,
+    NotFound,
+    PartaError,
+    PayloadTooLarge,
+    UnsupportedMedia,
+)
+from parta.policy import ChatKind, ChatRole
+
+log = logging.getLogger("parta.media")
+
+CHUNK: Final = 1024 * 1024
+SNIFF_BYTES: Final = 8192  # what `filetype` looks at
+# 50 megapixels covers 48 MP phone cameras; decoded, that is about 150 MB of RGB.
+# Anything larger is far more likely a decompression bomb than a photo of homework.
+MAX_IMAGE_PIXELS: Final = 50_000_000
+THUMBNAIL_SIZE: Final = 320
+MAX_NAME: Final = 255
+# Pillow is only allowed to run these decoders on uploads: fewer parsers, less attack surface.
+PILLOW_FORMATS: Final = ("JPEG", "PNG", "GIF", "WEBP")
+
+
+# -- storage ---------------------------------------------------------------------------------------
+
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+class LocalMediaStore:
+    """Blobs on the local disk, named by the SHA-256 of their content.
+
+    A blob is written to a temporary file and renamed into place, so a reader
+    never sees half a blob and a crash leaves at most a stray file in ``tmp/``.
+    Identical content is stored once. An S3-compatible store can offer the same
+    methods later.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, sha256: str) -> Path:
+        if not _SHA256_HEX.fullmatch(sha256):
+            raise ValueError(f"not a SHA-256 hex digest: {sha256!r}")
+        return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    def exists(self, sha256: str) -> bool:
+        return self.path(sha256).is_file()
+
+    def open(self, sha256: str) -> IO[bytes]:
+        return self.path(sha256).open("rb")
+
+    def put(self, data: bytes) -> str:
+        """Store ``data``; returns its SHA-256."""
+        return self.put_file(io.BytesIO(data))
+
+    def put_file(self, source: IO[bytes]) -> str:
+        """Store the whole of a seekable file, read in chunks; returns its SHA-256."""
+        tmp_dir = self.root / "tmp"
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=tmp_dir)
+        tmp = Path(tmp_name)
+        try:
+            digest = hashlib.sha256()
+            source.seek(0)
+            with os.fdopen(fd, "wb") as out:
+                while chunk := source.read(CHUNK):
+                    digest.update(chunk)
+                    out.write(chunk)
+                out.flush()
+                # The database row that names this blob commits after we return:
+                # it must never outlive the blob in a crash.
+                os.fsync(out.fileno())
+            sha256 = digest.hexdigest()
+            self._place(tmp, self.path(sha256))
+        finally:
+            tmp.unlink(missing_ok=True)
+        return sha256
+
+    @staticmethod
+    def _place(tmp: Path, target: Path) -> None:
+        if target.exists():
+            return  # same name, same content: stored before
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, target)
+        if os.name == "posix":
+            fd = os.open(target.parent, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+
+def store_for(settings: Settings) -> LocalMediaStore:
+    return LocalMediaStore(settings.media_dir)
+
+
+# -- what may be uploaded --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FileKind:
+    mime_type: str
+    # Names must end in one of these; the first is added to names that do not, so a
+    # download never opens in the wrong program (a text file named "run.bat" runs).
+    extensions: tuple[str, ...]
+
+    @property
+    def is_image(self) -> bool:
+        return self.mime_type.startswith("image/")
+
+
+def _kind(mime_type: str, *extensions: str) -> FileKind:
+    return FileKind(mime_type, extensions)
+
+
+_OFFICE_EXTENSIONS = ("docx", "xlsx", "pptx", "odt", "ods", "odp")
+TEXT: Final = _kind("text/plain", "txt", "csv", "md", "log")
+
+# Keyed by the type `filetype` detects. What a school sends: photos, documents,
+# worksheets in a zip, voice notes and short videos. Executables, scripts, disk
+# images, fonts and the like are not here and answer `file_type_not_allowed`.
+ALLOWED: Final[Mapping[str, FileKind]] = {
+    "image/jpeg": _kind("image/jpeg", "jpg", "jpeg", "jfif"),
+    "image/png": _kind("image/png", "png"),
+    "image/apng": _kind("image/png", "png", "apng"),
+    "image/gif": _kind("image/gif", "gif"),
+    "image/webp": _kind("image/webp", "webp"),
+    "application/pdf": _kind("application/pdf", "pdf"),
+    "application/rtf": _kind("application/rtf", "rtf"),
+    "application/msword": _kind("application/msword", "doc"),
+    "application/vnd.ms-excel": _kind("application/vnd.ms-excel", "xls"),
+    "application/vnd.ms-powerpoint": _kind("application/vnd.ms-powerpoint", "ppt"),
+    **{
+        mime: _kind(mime, ext)
+        for mime, ext in (
+            ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx"),
+            ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
+            ("application/vnd.openxmlformats-officedocument.presentationml.presentation", "pptx"),
+            ("application/vnd.oasis.opendocument.text", "odt"),
+            ("application/vnd.oasis.opendocument.spreadsheet", "ods"),
+            ("application/vnd.oasis.opendocument.presentation", "odp"),
+        )
+    },
+    # Office files are zips; one `filetype` cannot place keeps its name.
+    "application/zip": _kind("application/zip", "zip", *_OFFICE_EXTENSIONS),
+    "audio/mpeg": _kind("audio/mpeg", "mp3"),
+    "audio/ogg": _kind("audio/ogg", "ogg", "oga", "opus"),
+    "audio/mp4": _kind("audio/mp4", "m4a"),
+    "audio/x-wav": _kind("audio/wav", "wav"),
+    "video/mp4": _kind("video/mp4", "mp4", "m4v"),
+    "video/webm": _kind("video/webm", "webm"),
+    "video/quicktime": _kind("video/quicktime", "mov"),  # iPhone videos
+    TEXT.mime_type: TEXT,
+}
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """What one sort of upload may be, and what to tell someone whose file is none of it."""
+
+    kinds: Mapping[str, FileKind]
+    refusal: str
+
+
+ANY_FILE: Final = Accepted(
+    ALLOWED,
+    "Такой тип файла нельзя отправить. Можно: изображения, PDF, документы Office, "
+    "архивы ZIP, аудио, видео и текст в UTF-8.",
+)
+IMAGE_FILE: Final = Accepted(
+    {m: k for m, k in ALLOWED.items() if k.is_image}, "Нужно изображение: JPEG, PNG, GIF или WebP."
+)
+
+
+def detect_kind(file: IO[bytes], accepted: Accepted) -> FileKind:
+    """The kind of a file by its content; ``file_type_not_allowed`` unless accepted."""
+    file.seek(0)
+    guess = filetype.guess(file.read(SNIFF_BYTES))
+    if guess is not None and guess.mime in accepted.kinds:
+        return accepted.kinds[guess.mime]
+    # Text has no magic number, and some text starts like one ("BM..." looks like
+    # a bitmap to `filetype`): valid UTF-8 without NUL bytes is text.
+    if TEXT.mime_type in accepted.kinds and _is_utf8_text(file):
+        return TEXT
+    raise UnsupportedMedia(accepted.refusal)
+
+
+def _is_utf8_text(file: IO[bytes]) -> bool:
+    file.seek(0)
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        while chunk := file.read(CHUNK):
+            if b"\0" in chunk:
+                return False
+            decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+# -- images ----------------------------------------------------------------------------------------
+
+# EXIF orientations that turn the picture by 90 degrees (width and height swap).
+_TURNED: Final = frozenset({5, 6, 7, 8})
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    width: int  # as displayed, after the EXIF orientation
+    height: int
+    thumbnail: bytes  # JPEG
+
+
+def image_invalid() -> InvalidInput:
+    return InvalidInput("Изображение повреждено или не читается.", code=ErrorCode.image_invalid, field="file")
+
+
+def image_too_large() -> InvalidInput:
+    return InvalidInput(
+        f"Изображение больше {MAX_IMAGE_PIXELS // 1_000_000} мегапикселей.",
+        code=ErrorCode.image_too_large,
+        field="file",
+    )
+
+
+def describe_image(file: IO[bytes]) -> ImageFacts:
+    """Size and thumbnail of an image; ``image_invalid`` or ``image_too_large`` otherwise."""
+    file.seek(0)
+    try:
+        with Image.open(file, formats=PILLOW_FORMATS) as img:
+            # The size comes from the header alone: check it before decoding anything.
+            if img.width * img.height > MAX_IMAGE_PIXELS:
+                raise image_too_large()
+            width, height = img.size
+            if img.getexif().get(ExifTags.Base.Orientation) in _TURNED:
+                width, height = height, width
+            return ImageFacts(width=width, height=height, thumbnail=_thumbnail(img))
+    except PartaError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise image_too_large() from exc
+    except Exception as exc:
+        # Decoders fail on broken or hostile input in many ways (OSError, SyntaxError,
+        # ValueError, struct.error...); to the user they all mean the same.
+        raise image_invalid() from exc
+
+
+def _thumbnail(img: Image.Image) -> bytes:
+    # JPEG only: decode at 1/2 to 1/8 scale, which makes big photos cheap.
+    img.draft("RGB", (THUMBNAIL_SIZE, THUMBNAIL_SIZE))
+    upright = ImageOps.exif_transpose(img)  # decodes; truncated data fails here
+    if upright.mode not in ("RGB", "RGBA", "L"):
+        # Palette images resize poorly (nearest neighbour); work in RGBA.
+        upright = upright.convert("RGBA")
+    upright.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
+    if upright.mode == "RGBA":
+        flat = Image.new("RGB", upright.size, "white")
+        flat.paste(upright, mask=upright.getchannel("A"))
+        upright = flat
+    out = io.BytesIO()
+    upright.save(out, "JPEG", quality=80, optimize=True)
+    return out.getvalue()
+
+
+# -- names -----------------------------------------------------------------------------------------
+
+# Control and format characters (Cf includes the right-to-left override behind
+# "photo\u202egpj.exe" tricks), separators and unassigned code points.
+_DROPPED_CATEGORIES: Final = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+_RESERVED = str.maketrans({ch: "_" for ch in '<>:"|?*'})  # not allowed in Windows names
+
+
+def clean_name(raw: str, kind: FileKind) -> str:
+    """A safe display and download name: no path, no control characters, at most
+    255 characters, ending in an extension that fits the content."""
+    name = unicodedata.normalize("NFC", raw).replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch) not in _DROPPED_CATEGORIES)
+    name = " ".join(name.translate(_RESERVED).split()).strip(" .")
+    stem, dot, extension = name.rpartition(".")
+    if not dot or not stem or extension.lower() not in kind.extensions:
+        stem, extension = name, kind.extensions[0]
+    return f"{stem[: MAX_NAME - len(extension) - 1].rstrip(' .') or 'файл'}.{extension}"
+
+
+# -- uploads ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A received file, not yet checked: the client's name for it and its bytes."""
+
+    name: str
+    file: IO[bytes]  # seekable
+    size: int
+
+
+@dataclass(frozen=True)
+class Stored:
+    kind: FileKind
+    name: str
+    size: int
+    sha256: str
+    width: int | None = None
+    height: int | None = None
+    thumbnail_sha256: str | None = None
+
+
+def file_too_large(limit: int) -> PayloadTooLarge:
+    size = f"{limit // CHUNK} МБ" if limit >= CHUNK else f"{max(1, limit // 1024)} КБ"
+    return PayloadTooLarge(f"Файл больше {size}. Отправьте файл поменьше.")
+
+
+def _check_size(settings: Settings, upload: Upload) -> None:
+    if upload.size > settings.max_upload_bytes:
+        raise file_too_large(settings.max_upload_bytes)
+    if upload.size == 0:
+        raise InvalidInput("Файл пустой.", code=ErrorCode.file_empty, field="file")
+
+
+def _store_upload(store: LocalMediaStore, upload: Upload, accepted: Accepted) -> Stored:
+    """Check the content, then store it (and a thumbnail of an image).
+
+    Blocking: runs in a worker thread. Every check comes before the first
+    write, so a rejected upload stores nothing.
+    """
+    kind = detect_kind(upload.file, accepted)
+    facts = describe_image(upload.file) if kind.is_image else None
+    sha256 = store.put_file(upload.file)
+    name = clean_name(upload.name, kind)
+    if facts is None:
+        return Stored(kind=kind, name=name, size=upload.size, sha256=sha256)
+    return Stored(
+        kind=kind,
+        name=name,
+        size=upload.size,
+        sha256=sha256,
+        width=facts.width,
+        height=facts.height,
+        thumbnail_sha256=store.put(facts.thumbnail),
+    )
+
+
+def _file_row(stored: Stored, *, chat_id: int | None, uploader_id: int) -> StoredFile:
+    return StoredFile(
+        chat_id=chat_id,
+        uploader_id=uploader_id,
+        sha256=stored.sha256,
+        size=stored.size,
+        mime_type=stored.kind.mime_type,
+        name=stored.name,
+        width=stored.width,
+        height=stored.height,
+        thumbnail_sha256=stored.thumbnail_sha256,
+        created_at=utcnow(),
+    )
+
+
+async def _chat_for_upload(db: AsyncSession, actor: User, chat_id: int) -> Chat:
+    chat, me = await load_member_chat(db, actor, chat_id)
+    require_can_chat(actor)
+    require(
+        policy.can_post(ChatKind(chat.kind), ChatRole(me.role), is_archived=chat.archived_at is not None),
+        "В этом чате вы не можете отправлять файлы.",
+    )
+    return chat
+
+
+async def _end_reads(db: AsyncSession) -> None:
+    # Checking and thumbnailing take a while, and on SQLite any open transaction
+    # holds the one write lock (BEGIN IMMEDIATE): never keep one open meanwhile.
+    if db.in_transaction():
+        await db.commit()
+
+
+async def upload_file(
+    db: AsyncSession, settings: Settings, store: LocalMediaStore, actor: User, chat_id: int, upload: Upload
+) -> StoredFile:
+    """Store a file in a chat, for a message to carry (``file_id`` of a send).
+
+    Emits no event: others learn of the file with the message that carries it.
+    Raises ``chat_not_found``, ``forbidden`` (read-only channel, profile
+    incomplete), ``file_too_large``, ``file_empty``, ``file_type_not_allowed``,
+    ``image_invalid``, ``image_too_large``.
+    """
+    await _chat_for_upload(db, actor, chat_id)
+    _check_size(settings, upload)
+    await _end_reads(db)
+    stored = await asyncio.to_thread(_store_upload, store, upload, ANY_FILE)
+    async with transaction(db):
+        # Asked again: the actor may have left the chat while the file was processed.
+        chat = await _chat_for_upload(db, actor, chat_id)
+        row = _file_row(stored, chat_id=chat.id, uploader_id=actor.id)
+        db.add(row)
+        await db.flush()
+    return row
+
+
+async def set_avatar(
+    db: AsyncSession, settings: Settings, store: LocalMediaStore, actor: User, upload: Upload
+) -> User:
+    """Make an uploaded image the actor's avatar, which every signed-in user may read.
+
+    Emits ``user.updated`` (through ``accounts.update_profile``). Raises
+    ``file_too_large``, ``file_empty``, ``file_type_not_allowed`` (not an
+    image), ``image_invalid``, ``image_too_large``.
+    """
+    _check_size(settings, upload)
+    await _end_reads(db)
+    stored = await asyncio.to_thread(_store_upload, store, upload, IMAGE_FILE)
+    async with transaction(db):
+        row = _file_row(stored, chat_id=None, uploader_id=actor.id)
+        db.add(row)
+        await db.flush()
+    # update_profile is the one way to change a profile (it announces the change)
+    # and runs its own transaction; should it fail, an unused file row is all that stays.
+    return await accounts.update_profile(db, actor, accounts.ProfileChange(avatar_file_id=row.id))
+
+
+# -- downloads -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Blob:
+    """Stored bytes ready to send: where they are and how to present them."""
+
+    path: Path
+    sha256: str
+    mime_type: str
+    name: str
+    size: int
+
+    @property
+    def is_image(self) -> bool:
+        return self.mime_type.startswith("image/")
+
+
+def file_not_found() -> NotFound:
+    return NotFound("Файл не найден.", code=ErrorCode.file_not_found)
+
+
+async def _is_user_avatar(db: AsyncSession, file_id: int) -> bool:
+    return bool((await db.execute(select(exists().where(User.avatar_file_id == file_id)))).scalar())
+
+
+async def readable_file(db: AsyncSession, actor: User, file_id: int) -> StoredFile:
+    """The file row if the actor may read it; for anyone else ``file_not_found``."""
+    f = await db.get(StoredFile, file_id)
+    if f is None:
+        raise file_not_found()
+    role = None
+    if f.chat_id is not None:
+        member = await q.membership(db, f.chat_id, actor.id)
+        role = ChatRole(member.role) if member is not None else None
+    decision = policy.can_read_file(
+        in_chat=f.chat_id is not None,
+        chat_role=role,
+        is_user_avatar=f.chat_id is None and await _is_user_avatar(db, f.id),
+        is_uploader=f.uploader_id == actor.id,
+    )
+    if not decision.allowed:
+        raise file_not_found()
+    await _end_reads(db)  # the session stays open while the bytes go out, maybe slowly
+    return f
+
+
+def _blob(store: LocalMediaStore, sha256: str, *, mime_type: str, name: str) -> Blob:
+    path = store.path(sha256)
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        # The row exists but its bytes do not: the media directory was damaged or
+        # restored apart from the database. The user can do nothing about it.
+        log.error("blob %s is missing from %s", sha256, store.root)
+        raise file_not_found() from None
+    return Blob(path=path, sha256=sha256, mime_type=mime_type, name=name, size=size)
+
+
+async def file_content(db: AsyncSession, store: LocalMediaStore, actor: User, file_id: int) -> Blob:
+    """A file's bytes for a reader (``policy.can_read_file``); others get ``file_not_found``."""
+    f = await readable_file(db, actor, file_id)
+    return _blob(store, f.sha256, mime_type=f.mime_type, name=f.name)
+
+
+async def thumbnail_content(db: AsyncSession, store: LocalMediaStore, actor: User, file_id: int) -> Blob:
+    """An image's thumbnail (JPEG); ``file_not_found`` for other files and non-readers."""
+    f = await readable_file(db, actor, file_id)
+    if f.thumbnail_sha256 is None:
+        raise file_not_found()
+    name = f"{f.name.rpartition('.')[0] or f.name}.jpg"
+    return _blob(store, f.thumbnail_sha256, mime_type="image/jpeg", name=name)
