@@ -59,7 +59,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def _body_limit(max_bytes: int) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
+def _body_limit(
+    max_bytes: int,
+) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
     async def limit(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > max_bytes):
@@ -82,5 +84,3 @@ def _mount_web_client(app: FastAPI) -> None:
             "<h1>Парта</h1><p>Сервер работает. Веб-клиент ещё не собран.</p>"
             f'<p><a href="{API}/docs">API</a></p></html>'
         )
-
-

@@ -109,8 +109,14 @@ async def create_chat(db: AsyncSession, actor: User, new: NewChat) -> Chat:
     now = utcnow()
     async with transaction(db):
         members = await _contactable_users(db, actor, new.member_ids)
-        chat = Chat(kind=new.kind.value, title=title, description=description,
-                    created_by=actor.id, created_at=now, last_activity_at=now)
+        chat = Chat(
+            kind=new.kind.value,
+            title=title,
+            description=description,
+            created_by=actor.id,
+            created_at=now,
+            last_activity_at=now,
+        )
         db.add(chat)
         await db.flush()
         since = await events.lock_and_head(db)
@@ -118,8 +124,12 @@ async def create_chat(db: AsyncSession, actor: User, new: NewChat) -> Chat:
         for user in members:
             await join_chat(db, chat, user, ChatRole.member, since)
         await db.flush()
-        await events.append(db, "chat.created", chat_id=chat.id,
-                            payload={"chat_id": chat.id, "kind": chat.kind, "title": chat.title})
+        await events.append(
+            db,
+            "chat.created",
+            chat_id=chat.id,
+            payload={"chat_id": chat.id, "kind": chat.kind, "title": chat.title},
+        )
     return chat
 
 
@@ -145,16 +155,22 @@ async def get_or_create_direct(db: AsyncSession, actor: User, user_id: int) -> t
             if peer is None or not policy.can_contact(actor_id=actor.id, target_id=user_id):
                 raise user_not_found()
             now = utcnow()
-            chat = Chat(kind=ChatKind.direct.value, direct_key=key, created_by=actor.id,
-                        created_at=now, last_activity_at=now)
+            chat = Chat(
+                kind=ChatKind.direct.value,
+                direct_key=key,
+                created_by=actor.id,
+                created_at=now,
+                last_activity_at=now,
+            )
             db.add(chat)
             await db.flush()
             since = await events.lock_and_head(db)
             await join_chat(db, chat, actor, ChatRole.member, since)
             await join_chat(db, chat, peer, ChatRole.member, since)
             await db.flush()
-            await events.append(db, "chat.created", chat_id=chat.id,
-                                payload={"chat_id": chat.id, "kind": chat.kind})
+            await events.append(
+                db, "chat.created", chat_id=chat.id, payload={"chat_id": chat.id, "kind": chat.kind}
+            )
     except IntegrityError:
         # Both users opened the chat at the same moment: the other insert won.
         existing = await _direct_chat(db, key)
@@ -177,8 +193,10 @@ async def add_members(db: AsyncSession, actor: User, chat_id: int, user_ids: lis
     """
     async with transaction(db):
         chat, me = await load_member_chat(db, actor, chat_id, for_update=True)
-        require(policy.can_add_members(ChatKind(chat.kind), ChatRole(me.role)),
-                "Добавлять участников могут владелец и администраторы.")
+        require(
+            policy.can_add_members(ChatKind(chat.kind), ChatRole(me.role)),
+            "Добавлять участников могут владелец и администраторы.",
+        )
         users = await _contactable_users(db, actor, user_ids)
         present = set(await q.member_ids(db, chat.id))
         new_users = [u for u in users if u.id not in present]
@@ -188,8 +206,12 @@ async def add_members(db: AsyncSession, actor: User, chat_id: int, user_ids: lis
         for user in new_users:
             await join_chat(db, chat, user, ChatRole.member, since)
         await db.flush()
-        await events.append(db, "chat.member_added", chat_id=chat.id, payload={
-            "chat_id": chat.id, "by": actor.id, "users": [user_public(u) for u in new_users]})
+        await events.append(
+            db,
+            "chat.member_added",
+            chat_id=chat.id,
+            payload={"chat_id": chat.id, "by": actor.id, "users": [user_public(u) for u in new_users]},
+        )
     return [u.id for u in new_users]
 
 
@@ -205,9 +227,12 @@ async def remove_member(db: AsyncSession, actor: User, chat_id: int, user_id: in
         target = me if user_id == actor.id else await q.membership(db, chat.id, user_id)
         if target is None:
             raise user_not_found()
-        require(policy.can_remove_member(ChatKind(chat.kind), ChatRole(me.role),
-                                         ChatRole(target.role), is_self=user_id == actor.id),
-                "Недостаточно прав, чтобы удалить этого участника.")
+        require(
+            policy.can_remove_member(
+                ChatKind(chat.kind), ChatRole(me.role), ChatRole(target.role), is_self=user_id == actor.id
+            ),
+            "Недостаточно прав, чтобы удалить этого участника.",
+        )
         await db.delete(target)
         await db.flush()
         payload = {"chat_id": chat.id, "user_id": user_id, "by": actor.id}
@@ -215,23 +240,27 @@ async def remove_member(db: AsyncSession, actor: User, chat_id: int, user_id: in
         await events.append(db, "chat.removed", user_id=user_id, payload=payload)
 
 
-async def set_member_role(
-    db: AsyncSession, actor: User, chat_id: int, user_id: int, role: ChatRole
-) -> None:
+async def set_member_role(db: AsyncSession, actor: User, chat_id: int, user_id: int, role: ChatRole) -> None:
     """Appoint or demote a chat admin. Emits ``chat.member_updated``."""
     async with transaction(db):
         chat, me = await load_member_chat(db, actor, chat_id, for_update=True)
         target = await q.membership(db, chat.id, user_id)
         if target is None:
             raise user_not_found()
-        require(policy.can_set_member_role(ChatKind(chat.kind), ChatRole(me.role), role),
-                "Назначать администраторов может только владелец.")
+        require(
+            policy.can_set_member_role(ChatKind(chat.kind), ChatRole(me.role), role),
+            "Назначать администраторов может только владелец.",
+        )
         if target.role == ChatRole.owner:
             raise denied("owner_role_fixed", "Роль владельца изменить нельзя.")
         if target.role != role.value:
             target.role = role.value
-            await events.append(db, "chat.member_updated", chat_id=chat.id,
-                                payload={"chat_id": chat.id, "user_id": user_id, "role": role.value})
+            await events.append(
+                db,
+                "chat.member_updated",
+                chat_id=chat.id,
+                payload={"chat_id": chat.id, "user_id": user_id, "role": role.value},
+            )
 
 
 @dataclass(frozen=True)
@@ -245,8 +274,10 @@ async def update_chat(db: AsyncSession, actor: User, chat_id: int, change: ChatC
     """Rename a chat or change its description or avatar. Emits ``chat.updated``."""
     async with transaction(db):
         chat, me = await load_member_chat(db, actor, chat_id, for_update=True)
-        require(policy.can_edit_chat(ChatKind(chat.kind), ChatRole(me.role)),
-                "Изменять чат могут владелец и администраторы.")
+        require(
+            policy.can_edit_chat(ChatKind(chat.kind), ChatRole(me.role)),
+            "Изменять чат могут владелец и администраторы.",
+        )
         payload: Json = {"chat_id": chat.id}
         if change.title is not None:
             chat.title = payload["title"] = _clean_title(change.title)
@@ -264,8 +295,7 @@ async def _check_avatar(db: AsyncSession, chat: Chat, file_id: int) -> None:
     files = await q.files_by_id(db, [file_id])
     f = files.get(file_id)
     if f is None or f.chat_id != chat.id or not f.mime_type.startswith("image/"):
-        raise InvalidInput("Аватар должен быть изображением, загруженным в этот чат.",
-                           field="avatar_file_id")
+        raise InvalidInput("Аватар должен быть изображением, загруженным в этот чат.", field="avatar_file_id")
 
 
 async def list_chats(db: AsyncSession, actor: User, *, limit: int) -> list[tuple[Chat, ChatMember]]:
@@ -317,4 +347,3 @@ async def list_members(db: AsyncSession, actor: User, chat_id: int) -> list[tupl
         .order_by(ChatMember.joined_at, User.id)
     )
     return [(u, m) for u, m in rows]
-

@@ -43,7 +43,8 @@ async def seed(settings: Settings) -> DemoResult:
     database = Database(settings.resolved_database_url, LocalBus())
     try:
         async with database.session() as db:
-            result = DemoResult(created=False, users=[(p, f"{f} {l}") for p, f, l in DEMO_USERS])
+            names = [(phone, f"{first} {last}") for phone, first, last in DEMO_USERS]
+            result = DemoResult(created=False, users=names)
             if (await db.execute(select(Chat).where(Chat.title == DEMO_CHAT))).first() is not None:
                 return result
             users = [await _user(db, phone, first, last) for phone, first, last in DEMO_USERS]

@@ -57,18 +57,14 @@ def _check_text(settings: Settings, text: str) -> str:
 def _check_client_msg_id(value: str) -> str:
     value = value.strip()
     if not value or len(value) > MAX_CLIENT_MSG_ID:
-        raise InvalidInput(
-            f"client_msg_id: от 1 до {MAX_CLIENT_MSG_ID} символов.", field="client_msg_id"
-        )
+        raise InvalidInput(f"client_msg_id: от 1 до {MAX_CLIENT_MSG_ID} символов.", field="client_msg_id")
     return value
 
 
 async def _existing_send(db: AsyncSession, actor: User, client_msg_id: str) -> Message | None:
     return (
         await db.execute(
-            select(Message).where(
-                Message.sender_id == actor.id, Message.client_msg_id == client_msg_id
-            )
+            select(Message).where(Message.sender_id == actor.id, Message.client_msg_id == client_msg_id)
         )
     ).scalar_one_or_none()
 
@@ -117,8 +113,7 @@ async def _insert_message(
         "В этом чате писать могут только администраторы.",
     )
     now = utcnow()
-    msg = Message(chat_id=chat.id, sender_id=actor.id, client_msg_id=client_msg_id, text=text,
-                  created_at=now)
+    msg = Message(chat_id=chat.id, sender_id=actor.id, client_msg_id=client_msg_id, text=text, created_at=now)
     if new.forward is not None:
         await _fill_forward(db, actor, chat, msg, new.forward)
     else:
@@ -161,10 +156,18 @@ async def _copy_file_to_chat(db: AsyncSession, file_id: int, chat: Chat) -> int 
     source = await db.get(StoredFile, file_id)
     if source is None:
         return None
-    copy = StoredFile(chat_id=chat.id, uploader_id=source.uploader_id, sha256=source.sha256,
-                      size=source.size, mime_type=source.mime_type, name=source.name,
-                      width=source.width, height=source.height,
-                      thumbnail_sha256=source.thumbnail_sha256, created_at=utcnow())
+    copy = StoredFile(
+        chat_id=chat.id,
+        uploader_id=source.uploader_id,
+        sha256=source.sha256,
+        size=source.size,
+        mime_type=source.mime_type,
+        name=source.name,
+        width=source.width,
+        height=source.height,
+        thumbnail_sha256=source.thumbnail_sha256,
+        created_at=utcnow(),
+    )
     db.add(copy)
     await db.flush()
     return copy.id
@@ -211,9 +214,12 @@ async def edit_message(
     text = _check_text(settings, text)
     async with transaction(db):
         chat, _, msg = await _load_message(db, actor, chat_id, message_id)
-        require(policy.can_edit_message(actor_id=actor.id, sender_id=msg.sender_id,
-                                        is_deleted=msg.deleted_at is not None),
-                "Изменить можно только своё сообщение.")
+        require(
+            policy.can_edit_message(
+                actor_id=actor.id, sender_id=msg.sender_id, is_deleted=msg.deleted_at is not None
+            ),
+            "Изменить можно только своё сообщение.",
+        )
         if not text.strip() and msg.file_id is None:
             raise InvalidInput("Пустое сообщение.", code=ErrorCode.message_empty, field="text")
         if text != msg.text:
@@ -232,9 +238,12 @@ async def delete_message(db: AsyncSession, actor: User, chat_id: int, message_id
     """
     async with transaction(db):
         chat, me, msg = await _load_message(db, actor, chat_id, message_id)
-        require(policy.can_delete_message(ChatKind(chat.kind), ChatRole(me.role),
-                                          actor_id=actor.id, sender_id=msg.sender_id),
-                "Удалить можно только своё сообщение.")
+        require(
+            policy.can_delete_message(
+                ChatKind(chat.kind), ChatRole(me.role), actor_id=actor.id, sender_id=msg.sender_id
+            ),
+            "Удалить можно только своё сообщение.",
+        )
         if msg.deleted_at is None:
             await _drop_attachment(db, msg)
             msg.text = None
@@ -283,8 +292,9 @@ async def set_reaction(
         else:
             return msg
         kind = "reaction.added" if present else "reaction.removed"
-        await events.append(db, kind, chat_id=chat.id, message_id=msg.id,
-                            payload={"user_id": actor.id, "emoji": emoji})
+        await events.append(
+            db, kind, chat_id=chat.id, message_id=msg.id, payload={"user_id": actor.id, "emoji": emoji}
+        )
     return msg
 
 
@@ -300,16 +310,17 @@ async def set_pinned(
     """Pin or unpin a message. Emits ``message.pinned`` / ``message.unpinned``."""
     async with transaction(db):
         chat, me, msg = await _load_message(db, actor, chat_id, message_id)
-        require(policy.can_pin(ChatKind(chat.kind), ChatRole(me.role)),
-                "Закреплять сообщения могут администраторы чата.")
+        require(
+            policy.can_pin(ChatKind(chat.kind), ChatRole(me.role)),
+            "Закреплять сообщения могут администраторы чата.",
+        )
         if msg.deleted_at is not None:
             raise message_not_found()
         if (msg.pinned_at is not None) != pinned:
             msg.pinned_at = utcnow() if pinned else None
             msg.pinned_by = actor.id if pinned else None
             kind = "message.pinned" if pinned else "message.unpinned"
-            await events.append(db, kind, chat_id=chat.id, message_id=msg.id,
-                                payload={"by": actor.id})
+            await events.append(db, kind, chat_id=chat.id, message_id=msg.id, payload={"by": actor.id})
     return msg
 
 
@@ -325,8 +336,9 @@ async def mark_read(db: AsyncSession, actor: User, chat_id: int, message_id: int
             raise message_not_found()
         if message_id > me.last_read_message_id:
             me.last_read_message_id = message_id
-            await events.append(db, "chat.read", chat_id=chat.id,
-                                payload={"user_id": actor.id, "message_id": message_id})
+            await events.append(
+                db, "chat.read", chat_id=chat.id, payload={"user_id": actor.id, "message_id": message_id}
+            )
         return me.last_read_message_id
 
 
@@ -378,14 +390,10 @@ async def read_by_counts(db: AsyncSession, chat_id: int, messages: list[Message]
         return {}
     pointers = (
         await db.execute(
-            select(ChatMember.user_id, ChatMember.last_read_message_id).where(
-                ChatMember.chat_id == chat_id
-            )
+            select(ChatMember.user_id, ChatMember.last_read_message_id).where(ChatMember.chat_id == chat_id)
         )
     ).all()
-    return {
-        m.id: sum(1 for uid, ptr in pointers if uid != m.sender_id and ptr >= m.id) for m in messages
-    }
+    return {m.id: sum(1 for uid, ptr in pointers if uid != m.sender_id and ptr >= m.id) for m in messages}
 
 
 async def render_messages(db: AsyncSession, messages: list[Message]) -> dict[int, Json]:

@@ -68,9 +68,7 @@ def can_edit_message(*, actor_id: int, sender_id: int | None, is_deleted: bool) 
     return allow() if actor_id == sender_id else deny("not_author")
 
 
-def can_delete_message(
-    kind: ChatKind, role: ChatRole, *, actor_id: int, sender_id: int | None
-) -> Decision:
+def can_delete_message(kind: ChatKind, role: ChatRole, *, actor_id: int, sender_id: int | None) -> Decision:
     """Authors delete their own messages; owners and admins moderate groups and channels."""
     if actor_id == sender_id:
         return allow("author")

@@ -90,9 +90,7 @@ async def search_messages(
         if not words:
             return []
         match = " AND ".join('"' + w.replace('"', "") + '"' for w in words)
-        ids = select(text("rowid")).select_from(text("message_fts")).where(
-            text("message_fts MATCH :match")
-        )
+        ids = select(text("rowid")).select_from(text("message_fts")).where(text("message_fts MATCH :match"))
         visible = visible.where(Message.id.in_(ids)).params(match=match)
     else:
         vector = func.to_tsvector(text("'russian'::regconfig"), func.coalesce(Message.text, ""))

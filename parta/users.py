@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from sqlalchemy import and_, exists, select
-from sqlalchemy.orm import aliased
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from parta import policy
 from parta.config import Settings

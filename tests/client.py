@@ -181,7 +181,11 @@ class Factory:
         return [await self.user() for _ in range(n)]
 
     async def chat(
-        self, owner: TestUser, members: list[TestUser] = (), kind: str = "group", title: str = "5А"  # type: ignore[assignment]
+        self,
+        owner: TestUser,
+        members: list[TestUser] = (),
+        kind: str = "group",
+        title: str = "5А",  # type: ignore[assignment]
     ) -> dict[str, Any]:
         response = await self.api.as_(owner).post(
             "/api/v1/chats", json={"kind": kind, "title": title, "member_ids": [m.id for m in members]}
@@ -190,7 +194,9 @@ class Factory:
         body: dict[str, Any] = response.json()
         return body
 
-    async def message(self, sender: TestUser, chat_id: int, text: str = "Привет", **extra: Any) -> dict[str, Any]:
+    async def message(
+        self, sender: TestUser, chat_id: int, text: str = "Привет", **extra: Any
+    ) -> dict[str, Any]:
         payload = {"text": text, "client_msg_id": uuid.uuid4().hex, **extra}
         response = await self.api.as_(sender).post(f"/api/v1/chats/{chat_id}/messages", json=payload)
         assert response.status_code == 201, response.text

@@ -23,9 +23,7 @@ from parta import clock
 from parta.db.migrate import upgrade
 from tests.client import Api, Factory
 
-PG_ADMIN_URL = os.environ.get(
-    "PARTA_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
+PG_ADMIN_URL = os.environ.get("PARTA_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 BACKENDS = [b for b in os.environ.get("PARTA_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
 

@@ -47,8 +47,13 @@ async def test_outsider_gets_the_same_404_as_for_a_missing_id(api: Api, make: Fa
     teacher, parent, outsider = await make.users(3)
     chat = await make.chat(teacher, [parent])
     msg = await make.message(teacher, chat["id"], "Только для класса")
-    real = {"chat_id": chat["id"], "message_id": msg["id"], "user_id": parent.id,
-            "outsider": outsider.id, "invite_id": 1}
+    real = {
+        "chat_id": chat["id"],
+        "message_id": msg["id"],
+        "user_id": parent.id,
+        "outsider": outsider.id,
+        "invite_id": 1,
+    }
     missing = real | {"chat_id": 10**9, "message_id": 10**9 + 1}
     paths = (await api.get("/api/v1/openapi.json")).json()["paths"]
     swept = 0

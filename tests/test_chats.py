@@ -37,7 +37,9 @@ async def test_create_group_lists_for_members_only(api: Api, make: Factory) -> N
         ({"kind": "group", "title": "ok", "member_ids": [-1]}, "member_ids.0"),
     ],
 )
-async def test_create_chat_rejects_bad_input(api: Api, make: Factory, body: dict[str, object], field: str) -> None:
+async def test_create_chat_rejects_bad_input(
+    api: Api, make: Factory, body: dict[str, object], field: str
+) -> None:
     teacher = await make.user()
     response = await api.as_(teacher).post("/api/v1/chats", json=body)
     assert response.status_code == 400
@@ -183,7 +185,9 @@ async def test_channel_only_admins_post(api: Api, make: Factory) -> None:
     url = f"/api/v1/chats/{channel['id']}/messages"
     denied = await api.as_(parent).post(url, json={"text": "Можно?", "client_msg_id": "p1"})
     assert denied.status_code == 403 and denied.json()["error"]["reason"] == "channel_read_only"
-    assert (await api.as_(head).post(url, json={"text": "Каникулы", "client_msg_id": "h1"})).status_code == 201
+    assert (
+        await api.as_(head).post(url, json={"text": "Каникулы", "client_msg_id": "h1"})
+    ).status_code == 201
     history = (await api.as_(parent).get(url)).json()["messages"]
     assert [m["text"] for m in history] == ["Каникулы"]
 

@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
+from parta.clock import utcnow
 from parta.db.engine import Database, transaction
 from parta.db.tables import User
-from parta.clock import utcnow
 from parta.events import log as events
 from parta.events.bus import LocalBus
 
@@ -43,7 +43,9 @@ async def test_reader_never_skips_an_event_committed_late(database_url: str) -> 
         await slow.close()
         second = await fast
         async with database.session() as reader:
-            rest = await events.read_since(reader, user_id=user_id, since=page.next, limit=100, reset_after=1000)
+            rest = await events.read_since(
+                reader, user_id=user_id, since=page.next, limit=100, reset_after=1000
+            )
         seen = [e.id for e in page.events] + [e.id for e in rest.events]
         assert sorted(seen) == sorted([first.id, second]) and len(set(seen)) == 2
     finally:

@@ -444,11 +444,14 @@ async def test_deleting_the_message_takes_its_file_away(api: Api, make: Factory)
     teacher, parent = await make.users(2)
     chat = await make.chat(teacher, [parent])
     upload = await api.as_(parent).post(
-        f"/api/v1/chats/{chat['id']}/files", files={"file": ("справка.txt", "Справка о болезни".encode(), "text/plain")}
+        f"/api/v1/chats/{chat['id']}/files",
+        files={"file": ("справка.txt", "Справка о болезни".encode(), "text/plain")},
     )
     file_id = upload.json()["id"]
     msg = await make.message(parent, chat["id"], "", file_id=file_id)
     assert (await api.as_(teacher).get(f"/api/v1/files/{file_id}")).status_code == 200
-    assert (await api.as_(parent).delete(f"/api/v1/chats/{chat['id']}/messages/{msg['id']}")).status_code == 204
+    assert (
+        await api.as_(parent).delete(f"/api/v1/chats/{chat['id']}/messages/{msg['id']}")
+    ).status_code == 204
     gone = await api.as_(teacher).get(f"/api/v1/files/{file_id}")
     assert gone.status_code == 404 and error_code(gone) == "file_not_found"

@@ -32,7 +32,9 @@ async def test_send_is_idempotent_per_client_msg_id(api: Api, make: Factory) -> 
 async def test_client_msg_id_reused_in_another_chat_is_a_conflict(api: Api, make: Factory) -> None:
     teacher, parent, _, chat = await _class(make)
     other_chat = await make.chat(teacher, [parent], title="Другой")
-    await api.as_(teacher).post(f"/api/v1/chats/{chat['id']}/messages", json={"text": "a", "client_msg_id": "x"})
+    await api.as_(teacher).post(
+        f"/api/v1/chats/{chat['id']}/messages", json={"text": "a", "client_msg_id": "x"}
+    )
     clash = await api.as_(teacher).post(
         f"/api/v1/chats/{other_chat['id']}/messages", json={"text": "b", "client_msg_id": "x"}
     )
@@ -97,7 +99,9 @@ async def test_text_of_exactly_4000_characters_is_accepted(api: Api, make: Facto
 async def test_malformed_json_is_a_clear_error(api: Api, make: Factory) -> None:
     teacher, _, _, chat = await _class(make)
     response = await api.as_(teacher).post(
-        f"/api/v1/chats/{chat['id']}/messages", content=b"{not json", headers={"content-type": "application/json"}
+        f"/api/v1/chats/{chat['id']}/messages",
+        content=b"{not json",
+        headers={"content-type": "application/json"},
     )
     assert response.status_code == 400 and error_code(response) == "invalid_request"
 
@@ -110,7 +114,9 @@ async def test_reply_must_point_into_the_same_chat(api: Api, make: Factory) -> N
     answer = await make.message(teacher, chat["id"], "В среду", reply_to=question["id"])
     assert answer["reply_to"] == question["id"]
     url = f"/api/v1/chats/{chat['id']}/messages"
-    bad = await api.as_(teacher).post(url, json={"text": "x", "client_msg_id": "r", "reply_to": foreign["id"]})
+    bad = await api.as_(teacher).post(
+        url, json={"text": "x", "client_msg_id": "r", "reply_to": foreign["id"]}
+    )
     assert bad.status_code == 404 and error_code(bad) == "message_not_found"
 
 
@@ -125,7 +131,9 @@ async def test_forward_keeps_original_author_and_needs_access(api: Api, make: Fa
     assert sent.json()["forward_from_user_id"] == parent.id and sent.json()["sender_id"] == teacher.id
 
     own = await make.chat(outsider, [], title="Мой")
-    stolen = await api.as_(outsider).post(f"/api/v1/chats/{own['id']}/messages", json=forward | {"client_msg_id": "f2"})
+    stolen = await api.as_(outsider).post(
+        f"/api/v1/chats/{own['id']}/messages", json=forward | {"client_msg_id": "f2"}
+    )
     assert stolen.status_code == 404 and error_code(stolen) == "chat_not_found"
 
 

@@ -44,7 +44,9 @@ async def test_search_within_one_chat_and_paging(api: Api, make: Factory) -> Non
     b = await make.chat(teacher, [parent], title="B")
     ids = [(await make.message(teacher, a["id"], f"собрание номер {i}"))["id"] for i in range(3)]
     await make.message(teacher, b["id"], "собрание в другом чате")
-    page = (await api.as_(parent).get("/api/v1/search", params={"q": "собрания", "chat_id": a["id"], "limit": 2})).json()
+    page = (
+        await api.as_(parent).get("/api/v1/search", params={"q": "собрания", "chat_id": a["id"], "limit": 2})
+    ).json()
     assert [m["id"] for m in page["messages"]] == [ids[2], ids[1]] and page["has_more"] is True
     rest = (
         await api.as_(parent).get(

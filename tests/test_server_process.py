@@ -30,7 +30,10 @@ def server(database_url: str, data_dir: Path) -> Iterator[httpx.Client]:
     env = os.environ | {"PARTA_DATABASE_URL": database_url, "PARTA_DATA_DIR": str(data_dir)}
     process = subprocess.Popen(
         [sys.executable, "-m", "parta", "serve", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
     try:

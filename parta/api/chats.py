@@ -15,9 +15,8 @@ from parta.db.tables import Chat, ChatMember, User
 from parta.errors import ErrorCode as E
 from parta.messages import render_messages
 from parta.policy import ChatKind, ChatRole
-from parta.render import Json
+from parta.render import Json, user_public
 from parta.render import chat as render_chat
-from parta.render import user_public
 
 router = APIRouter(prefix="/chats", tags=["chats"])
 
@@ -92,8 +91,12 @@ async def create_chat(body: ChatIn, user: CurrentUser, db: DbSession) -> ChatOut
     chat = await chats.create_chat(
         db,
         user,
-        chats.NewChat(kind=ChatKind(body.kind), title=body.title, member_ids=body.member_ids,
-                      description=body.description),
+        chats.NewChat(
+            kind=ChatKind(body.kind),
+            title=body.title,
+            member_ids=body.member_ids,
+            description=body.description,
+        ),
     )
     return await _one(db, user, chat.id)
 
@@ -135,8 +138,9 @@ async def get_chat(chat_id: int, user: CurrentUser, db: DbSession) -> ChatOut:
 )
 async def update_chat(chat_id: int, body: ChatPatch, user: CurrentUser, db: DbSession) -> ChatOut:
     """Rename, describe or set the avatar of a group or channel (owner and admins)."""
-    change = chats.ChatChange(title=body.title, description=body.description,
-                              avatar_file_id=body.avatar_file_id)
+    change = chats.ChatChange(
+        title=body.title, description=body.description, avatar_file_id=body.avatar_file_id
+    )
     await chats.update_chat(db, user, chat_id, change)
     return await _one(db, user, chat_id)
 

@@ -76,20 +76,29 @@ MessageErrors = (E.chat_not_found, E.message_not_found)
     status_code=201,
     response_model=MessageOut,
     response_model_exclude_none=True,
-    responses=errors(*MessageErrors, E.forbidden, E.text_too_long, E.message_empty,
-                     E.file_not_found, E.conflict),
+    responses=errors(
+        *MessageErrors, E.forbidden, E.text_too_long, E.message_empty, E.file_not_found, E.conflict
+    ),
 )
 async def send_message(
-    chat_id: int, body: MessageIn, user: CurrentUser, db: DbSession, settings: SettingsDep,
+    chat_id: int,
+    body: MessageIn,
+    user: CurrentUser,
+    db: DbSession,
+    settings: SettingsDep,
     response: Response,
 ) -> MessageOut:
     """Send a message. Retrying with the same `client_msg_id` returns the first
     message (200) instead of creating a second one (201)."""
     new = messages.NewMessage(
-        client_msg_id=body.client_msg_id, text=body.text, reply_to=body.reply_to,
-        file_id=body.file_id, mention_ids=body.mention_ids,
+        client_msg_id=body.client_msg_id,
+        text=body.text,
+        reply_to=body.reply_to,
+        file_id=body.file_id,
+        mention_ids=body.mention_ids,
         forward=messages.ForwardSource(body.forward_from.chat_id, body.forward_from.message_id)
-        if body.forward_from else None,
+        if body.forward_from
+        else None,
     )
     msg, created = await messages.send_message(db, settings, user, chat_id, new)
     response.status_code = 201 if created else 200
@@ -97,11 +106,15 @@ async def send_message(
 
 
 @router.get(
-    "/messages", response_model=MessagePage, response_model_exclude_none=True,
+    "/messages",
+    response_model=MessagePage,
+    response_model_exclude_none=True,
     responses=errors(E.chat_not_found),
 )
 async def history(
-    chat_id: int, user: CurrentUser, db: DbSession,
+    chat_id: int,
+    user: CurrentUser,
+    db: DbSession,
     before: Annotated[int | None, Query(ge=1)] = None,
     after: Annotated[int | None, Query(ge=0)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -112,7 +125,9 @@ async def history(
 
 
 @router.get(
-    "/messages/{message_id}", response_model=MessageOut, response_model_exclude_none=True,
+    "/messages/{message_id}",
+    response_model=MessageOut,
+    response_model_exclude_none=True,
     responses=errors(*MessageErrors),
 )
 async def get_message(chat_id: int, message_id: int, user: CurrentUser, db: DbSession) -> MessageOut:
@@ -121,11 +136,17 @@ async def get_message(chat_id: int, message_id: int, user: CurrentUser, db: DbSe
 
 
 @router.patch(
-    "/messages/{message_id}", response_model=MessageOut, response_model_exclude_none=True,
+    "/messages/{message_id}",
+    response_model=MessageOut,
+    response_model_exclude_none=True,
     responses=errors(*MessageErrors, E.forbidden, E.text_too_long, E.message_empty),
 )
 async def edit_message(
-    chat_id: int, message_id: int, body: MessagePatch, user: CurrentUser, db: DbSession,
+    chat_id: int,
+    message_id: int,
+    body: MessagePatch,
+    user: CurrentUser,
+    db: DbSession,
     settings: SettingsDep,
 ) -> MessageOut:
     """Edit your message's text; it is marked edited, earlier versions are not kept."""
@@ -133,9 +154,7 @@ async def edit_message(
     return (await render(db, user, chat_id, [msg]))[0]
 
 
-@router.delete(
-    "/messages/{message_id}", status_code=204, responses=errors(*MessageErrors, E.forbidden)
-)
+@router.delete("/messages/{message_id}", status_code=204, responses=errors(*MessageErrors, E.forbidden))
 async def delete_message(chat_id: int, message_id: int, user: CurrentUser, db: DbSession) -> Response:
     """Delete for everyone: the text is erased; a placeholder stays in the history."""
     await messages.delete_message(db, user, chat_id, message_id)
@@ -143,7 +162,9 @@ async def delete_message(chat_id: int, message_id: int, user: CurrentUser, db: D
 
 
 @router.post(
-    "/messages/{message_id}/reactions", response_model=MessageOut, response_model_exclude_none=True,
+    "/messages/{message_id}/reactions",
+    response_model=MessageOut,
+    response_model_exclude_none=True,
     responses=errors(*MessageErrors, E.invalid_reaction),
 )
 async def add_reaction(
@@ -154,11 +175,16 @@ async def add_reaction(
 
 
 @router.delete(
-    "/messages/{message_id}/reactions", response_model=MessageOut, response_model_exclude_none=True,
+    "/messages/{message_id}/reactions",
+    response_model=MessageOut,
+    response_model_exclude_none=True,
     responses=errors(*MessageErrors, E.invalid_reaction),
 )
 async def remove_reaction(
-    chat_id: int, message_id: int, user: CurrentUser, db: DbSession,
+    chat_id: int,
+    message_id: int,
+    user: CurrentUser,
+    db: DbSession,
     emoji: Annotated[str, Query(max_length=16)],
 ) -> MessageOut:
     msg = await messages.set_reaction(db, user, chat_id, message_id, emoji, present=False)
@@ -172,7 +198,9 @@ async def reaction_set(chat_id: int, user: CurrentUser, db: DbSession) -> Reacti
 
 
 @router.post(
-    "/messages/{message_id}/pin", response_model=MessageOut, response_model_exclude_none=True,
+    "/messages/{message_id}/pin",
+    response_model=MessageOut,
+    response_model_exclude_none=True,
     responses=errors(*MessageErrors, E.forbidden),
 )
 async def pin(chat_id: int, message_id: int, user: CurrentUser, db: DbSession) -> MessageOut:
@@ -181,7 +209,9 @@ async def pin(chat_id: int, message_id: int, user: CurrentUser, db: DbSession) -
 
 
 @router.delete(
-    "/messages/{message_id}/pin", response_model=MessageOut, response_model_exclude_none=True,
+    "/messages/{message_id}/pin",
+    response_model=MessageOut,
+    response_model_exclude_none=True,
     responses=errors(*MessageErrors, E.forbidden),
 )
 async def unpin(chat_id: int, message_id: int, user: CurrentUser, db: DbSession) -> MessageOut:
@@ -190,7 +220,9 @@ async def unpin(chat_id: int, message_id: int, user: CurrentUser, db: DbSession)
 
 
 @router.get(
-    "/pins", response_model=MessagePage, response_model_exclude_none=True,
+    "/pins",
+    response_model=MessagePage,
+    response_model_exclude_none=True,
     responses=errors(E.chat_not_found),
 )
 async def pins(chat_id: int, user: CurrentUser, db: DbSession) -> MessagePage:
@@ -200,7 +232,9 @@ async def pins(chat_id: int, user: CurrentUser, db: DbSession) -> MessagePage:
 
 
 @router.post(
-    "/read", response_model=ReadOut, responses=errors(*MessageErrors),
+    "/read",
+    response_model=ReadOut,
+    responses=errors(*MessageErrors),
 )
 async def mark_read(chat_id: int, body: ReadIn, user: CurrentUser, db: DbSession) -> ReadOut:
     """Mark messages up to `message_id` read. The marker never moves back."""

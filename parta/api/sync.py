@@ -18,7 +18,9 @@ async def sync(
     user: CurrentUser,
     db: DbSession,
     settings: SettingsDep,
-    since: Annotated[int | None, Query(ge=0, description="last event id applied; omit for the current position")] = None,
+    since: Annotated[
+        int | None, Query(ge=0, description="last event id applied; omit for the current position")
+    ] = None,
     limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
 ) -> SyncOut:
     """Events you missed since `since`, oldest first, one page at a time.

@@ -20,7 +20,9 @@ class LookupIn(BaseModel):
 
 
 @router.post(
-    "/lookup", response_model=UserPublic, response_model_exclude_none=True,
+    "/lookup",
+    response_model=UserPublic,
+    response_model_exclude_none=True,
     responses=errors(E.invalid_phone, E.user_not_found),
 )
 async def lookup(body: LookupIn, user: CurrentUser, db: DbSession, settings: SettingsDep) -> UserPublic:
@@ -30,7 +32,9 @@ async def lookup(body: LookupIn, user: CurrentUser, db: DbSession, settings: Set
 
 
 @router.get(
-    "/{user_id}", response_model=UserPublic, response_model_exclude_none=True,
+    "/{user_id}",
+    response_model=UserPublic,
+    response_model_exclude_none=True,
     responses=errors(E.user_not_found),
 )
 async def get_user(user_id: int, user: CurrentUser, db: DbSession) -> UserPublic:

@@ -30,9 +30,7 @@ async def membership(db: AsyncSession, chat_id: int, user_id: int) -> ChatMember
 
 
 async def member_count(db: AsyncSession, chat_id: int) -> int:
-    return int(
-        (await db.execute(select(func.count()).where(ChatMember.chat_id == chat_id))).scalar_one()
-    )
+    return int((await db.execute(select(func.count()).where(ChatMember.chat_id == chat_id))).scalar_one())
 
 
 async def member_counts(db: AsyncSession, chat_ids: Iterable[int]) -> dict[int, int]:

@@ -79,9 +79,7 @@ def _visible_ids(user_id: int, since: int, upto: int) -> Any:
         .join(ChatMember, (ChatMember.chat_id == Event.chat_id) & (ChatMember.user_id == user_id))
         .where(Event.id > since, Event.id <= upto, Event.id > ChatMember.since_event_id)
     )
-    own = select(Event.id.label("id")).where(
-        Event.user_id == user_id, Event.id > since, Event.id <= upto
-    )
+    own = select(Event.id.label("id")).where(Event.user_id == user_id, Event.id > since, Event.id <= upto)
     return union_all(in_chats, own).subquery()
 
 
@@ -93,9 +91,7 @@ class SyncPage:
     reset: bool
 
 
-async def read_since(
-    db: AsyncSession, *, user_id: int, since: int, limit: int, reset_after: int
-) -> SyncPage:
+async def read_since(db: AsyncSession, *, user_id: int, since: int, limit: int, reset_after: int) -> SyncPage:
     """Events the user may see after ``since``, oldest first, one page at a time.
 
     Answers ``reset`` instead when the client is too far behind (more than
@@ -110,8 +106,10 @@ async def read_since(
     if missed > reset_after:
         return SyncPage(events=(), next=upto, has_more=False, reset=True)
     ids = (
-        await db.execute(select(visible.c.id).order_by(literal_column("id")).limit(limit + 1))
-    ).scalars().all()
+        (await db.execute(select(visible.c.id).order_by(literal_column("id")).limit(limit + 1)))
+        .scalars()
+        .all()
+    )
     has_more = len(ids) > limit
     ids = ids[:limit]
     rows = (
