@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parta import tokens
@@ -14,9 +16,19 @@ from parta.codes import CodeSender
 from parta.config import Settings
 from parta.db.engine import transaction
 from parta.db.tables import ChatMember, LoginCode, Session, User
-from parta.errors import ErrorCode, InvalidInput, NotFound, RateLimited, Unauthenticated
+from parta.errors import (
+    ErrorCode,
+    InvalidInput,
+    NotFound,
+    PartaError,
+    RateLimited,
+    ServiceUnavailable,
+    Unauthenticated,
+)
 from parta.events import log as events
 from parta.phones import normalize_phone
+
+log = logging.getLogger("parta.accounts")
 
 HOUR = timedelta(hours=1)
 # Writing last_seen_at on every request would turn reads into writes.
@@ -43,19 +55,15 @@ async def request_code(
 ) -> CodeRequested:
     """Issue a new sign-in code for ``phone`` and deliver it.
 
-    Earlier unused codes for the phone stop working. Raises ``invalid_phone``,
+    Once it is delivered, earlier unused codes for the phone stop working. Raises ``invalid_phone``,
     ``rate_limited`` (with ``retry_after``) or ``code_delivery_failed``.
     """
     phone = normalize_phone(phone, settings.default_region)
     now = utcnow()
     code = tokens.new_code()
     async with transaction(db):
+        await _serialize_code_requests(db, phone=phone, ip=ip)
         await _check_code_rate(db, settings, phone=phone, ip=ip, now=now)
-        await db.execute(
-            update(LoginCode)
-            .where(LoginCode.phone == phone, LoginCode.used_at.is_(None))
-            .values(used_at=now)
-        )
         row = LoginCode(
             phone=phone,
             ip=ip,
@@ -67,12 +75,43 @@ async def request_code(
         db.add(row)
     try:
         await sender.send(phone=phone, code=code, expires_at=row.expires_at)
-    except Exception:
+    except Exception as exc:
         # An undelivered code must not hold the resend interval against the user.
         async with transaction(db):
             await db.execute(delete(LoginCode).where(LoginCode.id == row.id))
-        raise
+        if isinstance(exc, PartaError):
+            raise
+        log.exception("code delivery failed")
+        raise ServiceUnavailable() from exc
+    # Only a delivered code retires the earlier ones: after a failed delivery the
+    # previous code still works. (Sign-in only ever tries the newest unused code.)
+    async with transaction(db):
+        await db.execute(
+            update(LoginCode)
+            .where(LoginCode.phone == phone, LoginCode.used_at.is_(None), LoginCode.id != row.id)
+            .values(used_at=now)
+        )
     return CodeRequested(phone=phone, expires_at=row.expires_at, resend_after=settings.code_resend_seconds)
+
+
+# Any constant: the class key of the PostgreSQL advisory locks on code requests.
+_CODE_LOCK_CLASS = 7_270_002
+
+
+async def _serialize_code_requests(db: AsyncSession, *, phone: str, ip: str) -> None:
+    """Make concurrent requests for one phone (or from one IP) check their limits in turn.
+
+    Without this, PostgreSQL lets simultaneous requests all count the same rows
+    and all pass, so one burst sends many SMS. The phone lock is always taken
+    before the IP lock, so two requests never wait on each other in a cycle.
+    SQLite already takes its single write lock at BEGIN.
+    """
+    if db.get_bind().dialect.name != "postgresql":
+        return
+    for key in (f"phone:{phone}", f"ip:{ip}"):
+        await db.execute(
+            text("SELECT pg_advisory_xact_lock(:cls, hashtext(:key))"), {"cls": _CODE_LOCK_CLASS, "key": key}
+        )
 
 
 async def _check_code_rate(
@@ -99,7 +138,9 @@ async def _check_code_rate(
         )
     ).one()
     if by_ip[0] >= settings.code_per_ip_per_hour and by_ip[1] is not None:
-        raise _rate_limited(by_ip[1] + HOUR - now, "Слишком много запросов с этого адреса. Повторите через {} с.")
+        raise _rate_limited(
+            by_ip[1] + HOUR - now, "Слишком много запросов с этого адреса. Повторите через {} с."
+        )
 
 
 def _rate_limited(wait: timedelta, template: str) -> RateLimited:
@@ -181,12 +222,19 @@ def _new_session(user: User, *, device_name: str, ip: str, now: datetime) -> tup
     session = Session(
         user_id=user.id,
         token_hash=tokens.token_hash(token),
-        device_name=device_name.strip()[:128],
+        device_name=_clean_device_name(device_name),
         ip=ip[:64],
         created_at=now,
         last_seen_at=now,
     )
     return token, session
+
+
+def _clean_device_name(value: str) -> str:
+    # Free text from the client, shown back in the session list: keep it printable
+    # (PostgreSQL also refuses NUL characters in text columns).
+    collapsed = " ".join(value.split())
+    return "".join(ch for ch in collapsed if unicodedata.category(ch) != "Cc")[:128].strip()
 
 
 async def authenticate(db: AsyncSession, token: str) -> tuple[User, Session]:
@@ -218,9 +266,7 @@ async def list_sessions(db: AsyncSession, user: User) -> list[Session]:
 async def revoke_session(db: AsyncSession, user: User, session_id: int) -> None:
     """Sign out one device; another user's session answers ``session_not_found``."""
     async with transaction(db):
-        result = await db.execute(
-            delete(Session).where(Session.id == session_id, Session.user_id == user.id)
-        )
+        result = await db.execute(delete(Session).where(Session.id == session_id, Session.user_id == user.id))
         if result.rowcount == 0:  # type: ignore[attr-defined]
             raise NotFound("Сеанс не найден.", code=ErrorCode.session_not_found)
         await events.append(db, "session.revoked", user_id=user.id, payload={"session_id": session_id})
@@ -229,9 +275,7 @@ async def revoke_session(db: AsyncSession, user: User, session_id: int) -> None:
 async def revoke_other_sessions(db: AsyncSession, user: User, current: Session) -> int:
     """Sign out every device but the current one; returns how many were signed out."""
     async with transaction(db):
-        result = await db.execute(
-            delete(Session).where(Session.user_id == user.id, Session.id != current.id)
-        )
+        result = await db.execute(delete(Session).where(Session.user_id == user.id, Session.id != current.id))
         count = int(result.rowcount)  # type: ignore[attr-defined]
         if count:
             await events.append(db, "session.revoked", user_id=user.id, payload={"others": True})
@@ -251,6 +295,8 @@ async def update_profile(db: AsyncSession, user: User, change: ProfileChange) ->
     """Change the user's name, birth date or avatar.
 
     Emits ``user.updated`` to the user's own devices and to every chat they are in.
+    Raises ``invalid_request`` naming the field for an empty, too long or
+    control-character name and for an impossible birth date.
     """
     now = utcnow()
     async with transaction(db):
@@ -276,17 +322,18 @@ async def _announce_user(db: AsyncSession, user: User) -> None:
 
     payload = {"user": user_public(user)}
     await events.append(db, "user.updated", user_id=user.id, payload=payload)
-    chat_ids = (
-        await db.execute(select(ChatMember.chat_id).where(ChatMember.user_id == user.id))
-    ).scalars()
+    chat_ids = (await db.execute(select(ChatMember.chat_id).where(ChatMember.user_id == user.id))).scalars()
     for chat_id in chat_ids:
         await events.append(db, "user.updated", chat_id=chat_id, payload=payload)
 
 
 def _clean_name(value: str, field: str) -> str:
     cleaned = " ".join(value.split())
-    if not cleaned:
+    # A name of only invisible or punctuation characters is as good as empty.
+    if not any(ch.isalnum() for ch in cleaned):
         raise InvalidInput("Имя и фамилия не могут быть пустыми.", field=field)
+    if any(unicodedata.category(ch) == "Cc" for ch in cleaned):
+        raise InvalidInput("Недопустимые символы.", field=field)
     if len(cleaned) > 64:
         raise InvalidInput("Не длиннее 64 символов.", field=field)
     return cleaned

@@ -17,6 +17,7 @@ from parta.errors import InvalidInput, chat_not_found, denied, user_not_found
 from parta.events import log as events
 from parta.policy import ChatKind, ChatRole
 from parta.render import Json, user_public
+from parta.text import require_printable
 
 MAX_TITLE = 128
 MAX_DESCRIPTION = 1024
@@ -46,7 +47,7 @@ async def load_member_chat(
 
 
 def _clean_title(title: str) -> str:
-    cleaned = " ".join(title.split())
+    cleaned = " ".join(require_printable(title, "title").split())
     if not cleaned:
         raise InvalidInput("Укажите название чата.", field="title")
     if len(cleaned) > MAX_TITLE:
@@ -55,7 +56,7 @@ def _clean_title(title: str) -> str:
 
 
 def _clean_description(description: str) -> str:
-    cleaned = description.strip()
+    cleaned = require_printable(description, "description").strip()
     if len(cleaned) > MAX_DESCRIPTION:
         raise InvalidInput(f"Описание не длиннее {MAX_DESCRIPTION} символов.", field="description")
     return cleaned

@@ -21,6 +21,7 @@ from parta.events import log as events
 from parta.policy import ChatKind, ChatRole
 from parta.render import Json
 from parta.render import message as render_message
+from parta.text import require_printable
 
 # The reactions a school messenger offers; a fixed set keeps moderation simple.
 REACTIONS: Final = ("👍", "👎", "❤️", "😂", "😮", "😢", "🙏", "👏", "🔥", "🎉", "🤔", "✅")
@@ -51,7 +52,7 @@ def _check_text(settings: Settings, text: str) -> str:
             code=ErrorCode.text_too_long,
             field="text",
         )
-    return text
+    return require_printable(text, "text")
 
 
 def _check_client_msg_id(value: str) -> str:

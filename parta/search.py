@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from parta.db.tables import ChatMember, Message, User
 from parta.errors import InvalidInput
+from parta.text import require_printable
 
 WORD = re.compile(r"\w+", re.UNICODE)
 CYRILLIC = re.compile(r"[а-я]")
@@ -62,7 +63,7 @@ async def unindex_message(db: AsyncSession, message_id: int) -> None:
 
 
 def _check_query(query: str) -> str:
-    cleaned = " ".join(query.split())
+    cleaned = " ".join(require_printable(query, "q").split())
     if not cleaned:
         raise InvalidInput("Введите, что искать.", field="q")
     if len(cleaned) > MAX_QUERY:

@@ -10,7 +10,7 @@ import itertools
 import json
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,9 +80,7 @@ class Api:
         settings = Settings(
             data_dir=data_dir,
             database_url=database_url,
-            secret_key="test-secret",
-            code_per_ip_per_hour=100_000,
-            **overrides,
+            **({"secret_key": "test-secret", "code_per_ip_per_hour": 100_000} | overrides),
         )
         app = create_app(settings)
         transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
@@ -183,9 +181,9 @@ class Factory:
     async def chat(
         self,
         owner: TestUser,
-        members: list[TestUser] = (),
+        members: Sequence[TestUser] = (),
         kind: str = "group",
-        title: str = "5А",  # type: ignore[assignment]
+        title: str = "5А",
     ) -> dict[str, Any]:
         response = await self.api.as_(owner).post(
             "/api/v1/chats", json={"kind": kind, "title": title, "member_ids": [m.id for m in members]}

@@ -272,3 +272,15 @@ async def test_mentions_keep_only_chat_members(api: Api, make: Factory) -> None:
     teacher, parent, outsider, chat = await _class(make)
     msg = await make.message(teacher, chat["id"], "@Анна посмотрите", mention_ids=[parent.id, outsider.id])
     assert msg["mention_ids"] == [parent.id]
+
+
+@pytest.mark.parametrize("text", ["null\x00byte", "bell\x07"])
+async def test_control_characters_are_refused_not_stored(api: Api, make: Factory, text: str) -> None:
+    teacher, _, _, chat = await _class(make)
+    url = f"/api/v1/chats/{chat['id']}/messages"
+    response = await api.as_(teacher).post(url, json={"text": text, "client_msg_id": "ctl"})
+    assert response.status_code == 400 and response.json()["error"]["field"] == "text"
+    ok = await api.as_(teacher).post(url, json={"text": "строка 1\nстрока 2\tтаб", "client_msg_id": "ok"})
+    assert ok.status_code == 201 and ok.json()["text"] == "строка 1\nстрока 2\tтаб"
+    title = await api.as_(teacher).patch(f"/api/v1/chats/{chat['id']}", json={"title": "5\x00А"})
+    assert title.status_code == 400 and title.json()["error"]["field"] == "title"

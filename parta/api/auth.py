@@ -44,15 +44,14 @@ class TokenOut(BaseModel):
 )
 async def request_code(body: CodeRequest, db: DbSession, services: ServicesDep, ip: ClientIp) -> CodeSent:
     """Send a 6-digit sign-in code to the phone (valid 5 minutes)."""
-    sent = await accounts.request_code(
-        db, services.settings, services.code_sender, phone=body.phone, ip=ip
-    )
+    sent = await accounts.request_code(db, services.settings, services.code_sender, phone=body.phone, ip=ip)
     return CodeSent(phone=sent.phone, expires_at=ts(sent.expires_at), resend_after=sent.resend_after)
 
 
 @router.post(
     "/token",
     response_model=TokenOut,
+    response_model_exclude_none=True,
     responses=errors(
         E.invalid_phone, E.code_invalid, E.code_expired, E.too_many_attempts, authenticated=False
     ),
@@ -62,6 +61,4 @@ async def create_token(body: TokenRequest, db: DbSession, services: ServicesDep,
     signed = await accounts.sign_in(
         db, services.settings, phone=body.phone, code=body.code, device_name=body.device_name, ip=ip
     )
-    return TokenOut(
-        token=signed.token, user=Me(**user_private(signed.user)), is_new_user=signed.is_new_user
-    )
+    return TokenOut(token=signed.token, user=Me(**user_private(signed.user)), is_new_user=signed.is_new_user)
