@@ -21,7 +21,7 @@ run: setup
 	$(BIN)/parta demo
 	$(BIN)/parta serve --host 127.0.0.1 --port 8000 --no-upgrade
 
-test: setup
+test: setup lint
 	$(BIN)/pytest
 
 lint: setup

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -299,15 +300,51 @@ async def _check_avatar(db: AsyncSession, chat: Chat, file_id: int) -> None:
         raise InvalidInput("Аватар должен быть изображением, загруженным в этот чат.", field="avatar_file_id")
 
 
-async def list_chats(db: AsyncSession, actor: User, *, limit: int) -> list[tuple[Chat, ChatMember]]:
-    """The actor's chats, most recently active first."""
-    rows = await db.execute(
+@dataclass(frozen=True)
+class ChatPage:
+    chats: list[tuple[Chat, ChatMember]]
+    next_cursor: str | None
+
+
+def _cursor(chat: Chat) -> str:
+    return f"{chat.last_activity_at.isoformat()}_{chat.id}"
+
+
+def _parse_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        moment, chat_id = cursor.rsplit("_", 1)
+        parsed = datetime.fromisoformat(moment)
+        if parsed.tzinfo is None:
+            raise ValueError(cursor)
+        return parsed, int(chat_id)
+    except ValueError:
+        raise InvalidInput("Неверный курсор списка чатов.", field="cursor") from None
+
+
+async def list_chats(db: AsyncSession, actor: User, *, limit: int, cursor: str | None) -> ChatPage:
+    """The actor's chats, most recently active first, a page at a time.
+
+    The cursor is the (last activity, chat id) of the page's last chat, so a chat
+    that moves to the top while the client pages is not shown twice further down.
+    """
+    query = (
         select(Chat, ChatMember)
         .join(ChatMember, and_(ChatMember.chat_id == Chat.id, ChatMember.user_id == actor.id))
         .order_by(Chat.last_activity_at.desc(), Chat.id.desc())
-        .limit(limit)
+        .limit(limit + 1)
     )
-    return [(c, m) for c, m in rows]
+    if cursor is not None:
+        moment, chat_id = _parse_cursor(cursor)
+        query = query.where(
+            or_(
+                Chat.last_activity_at < moment,
+                and_(Chat.last_activity_at == moment, Chat.id < chat_id),
+            )
+        )
+    rows = [(c, m) for c, m in await db.execute(query)]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return ChatPage(chats=rows, next_cursor=_cursor(rows[-1][0]) if more else None)
 
 
 async def unread_counts(db: AsyncSession, actor: User, chat_ids: list[int]) -> dict[int, int]:

@@ -35,6 +35,7 @@ def serve(
         port=port,
         ws_per_message_deflate=True,
         proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies,
         log_level="info",
         log_config=_log_config(),
     )

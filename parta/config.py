@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     database_url: str = ""
     secret_key: str = ""
     default_region: str = "RU"
+    # Proxies whose X-Forwarded-For is believed (per-IP rate limits see the real client).
+    trusted_proxies: str = "127.0.0.1"
 
     # Sign-in codes.
     code_sender: str = "dev"  # "dev" (log + otp.log) or "webhook"

@@ -234,3 +234,19 @@ async def test_anonymous_requests_are_rejected(api: Api) -> None:
     for method, url in [("GET", "/api/v1/chats"), ("POST", "/api/v1/chats"), ("GET", "/api/v1/sync")]:
         response = await api.request(method, url)
         assert response.status_code == 401 and error_code(response) == "not_authenticated"
+
+
+async def test_chat_list_pages_by_cursor(api: Api, make: Factory) -> None:
+    teacher = await make.user()
+    made = [await make.chat(teacher, [], title=f"Группа {i}") for i in range(5)]
+    first = (await api.as_(teacher).get("/api/v1/chats", params={"limit": 2})).json()
+    assert [c["id"] for c in first["chats"]] == [made[4]["id"], made[3]["id"]]
+    # A chat that becomes active meanwhile moves to the top and is not repeated below.
+    await make.message(teacher, made[0]["id"], "оживили")
+    second = (
+        await api.as_(teacher).get("/api/v1/chats", params={"limit": 2, "cursor": first["next_cursor"]})
+    ).json()
+    assert [c["id"] for c in second["chats"]] == [made[2]["id"], made[1]["id"]]
+    assert "next_cursor" not in second
+    bad = await api.as_(teacher).get("/api/v1/chats", params={"cursor": "garbage"})
+    assert bad.status_code == 400 and bad.json()["error"]["field"] == "cursor"

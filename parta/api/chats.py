@@ -116,11 +116,17 @@ async def open_direct(body: DirectIn, user: CurrentUser, db: DbSession, response
 
 @router.get("", response_model=ChatList, response_model_exclude_none=True, responses=errors())
 async def list_chats(
-    user: CurrentUser, db: DbSession, limit: Annotated[int, Query(ge=1, le=500)] = 200
+    user: CurrentUser,
+    db: DbSession,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[
+        str | None, Query(max_length=100, description="`next_cursor` of the previous page")
+    ] = None,
 ) -> ChatList:
     """Your chats, most recent activity first, with unread counts and last messages."""
-    rows = await chats.list_chats(db, user, limit=limit)
-    return ChatList(chats=[ChatOut(**c) for c in await render_chats(db, user, rows)])
+    page = await chats.list_chats(db, user, limit=limit, cursor=cursor)
+    rendered = await render_chats(db, user, page.chats)
+    return ChatList(chats=[ChatOut(**c) for c in rendered], next_cursor=page.next_cursor)
 
 
 @router.get(

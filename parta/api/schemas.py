@@ -73,6 +73,7 @@ class ChatOut(BaseModel):
 
 class ChatList(BaseModel):
     chats: list[ChatOut]
+    next_cursor: str | None = Field(None, description="pass as `cursor` for the next page; absent at the end")
 
 
 class MemberOut(UserPublic):
