@@ -278,7 +278,8 @@ async def revoke_other_sessions(db: AsyncSession, user: User, current: Session) 
         result = await db.execute(delete(Session).where(Session.user_id == user.id, Session.id != current.id))
         count = int(result.rowcount)  # type: ignore[attr-defined]
         if count:
-            await events.append(db, "session.revoked", user_id=user.id, payload={"others": True})
+            payload = {"others": True, "kept_session_id": current.id}
+            await events.append(db, "session.revoked", user_id=user.id, payload=payload)
     return count
 
 

@@ -11,13 +11,15 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from parta import __version__
-from parta.api import auth, chats, errors, files, invites, me, messages, search, sync, users
+from parta.api import auth, chats, errors, files, invites, me, messages, search, sync, users, ws
 from parta.api.deps import Services
 from parta.codes import make_code_sender
 from parta.config import Settings
 from parta.db.engine import Database
 from parta.errors import ErrorCode
-from parta.events.bus import LocalBus
+from parta.events.bus import Bus
+from parta.events.gateway import Hub, Limits
+from parta.events.tailer import LogTailer
 
 STATIC = Path(__file__).parent / "static"
 API = "/api/v1"
@@ -25,16 +27,27 @@ API = "/api/v1"
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    bus = make_bus(settings)
     services = Services(
         settings=settings,
-        database=Database(settings.resolved_database_url, LocalBus()),
+        database=Database(settings.resolved_database_url, bus),
         code_sender=make_code_sender(settings),
     )
+    hub = Hub(services.database, bus, _limits(settings))
+    tailer = LogTailer(services.database, hub.deliver, poll_seconds=settings.tail_poll_seconds)
+    bus.on_log(tailer.wake)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        await services.database.dispose()
+        await bus.start()
+        await tailer.start()
+        try:
+            yield
+        finally:
+            await hub.close_all()
+            await tailer.stop()
+            await bus.stop()
+            await services.database.dispose()
 
     app = FastAPI(
         title="Parta API",
@@ -46,8 +59,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.services = services
+    app.state.hub = hub
     errors.install(app)
-    for module in (auth, me, users, chats, messages, files, invites, sync, search):
+    for module in (auth, me, users, chats, messages, files, invites, sync, search, ws):
         app.include_router(module.router, prefix=API)
     app.middleware("http")(_body_limit(settings.max_upload_bytes + 1024 * 1024))
 
@@ -57,6 +71,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     _mount_web_client(app)
     return app
+
+
+def make_bus(settings: Settings) -> Bus:
+    """Redis when configured (several processes), else in-process."""
+    if settings.redis_url:
+        from parta.events.redis_bus import RedisBus
+
+        return RedisBus(settings.redis_url, prefix=settings.redis_prefix)
+    return Bus()
+
+
+def _limits(settings: Settings) -> Limits:
+    return Limits(
+        auth_timeout=settings.ws_auth_timeout,
+        idle_timeout=settings.ws_idle_timeout,
+        send_timeout=settings.ws_send_timeout,
+        queue_limit=settings.ws_queue_limit,
+        page_limit=settings.sync_page_limit,
+        reset_after=settings.sync_reset_after,
+    )
 
 
 def _body_limit(

@@ -38,6 +38,15 @@ class Settings(BaseSettings):
     sync_page_limit: int = 500
     sync_reset_after: int = Field(default=10_000, description="missed events before a reset")
 
+    # Real-time delivery.
+    redis_url: str = ""
+    redis_prefix: str = ""
+    tail_poll_seconds: float = 1.0
+    ws_auth_timeout: float = 10.0
+    ws_idle_timeout: float = 60.0
+    ws_send_timeout: float = 10.0
+    ws_queue_limit: int = 2000
+
     @cached_property
     def resolved_database_url(self) -> str:
         if self.database_url:

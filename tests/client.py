@@ -90,6 +90,10 @@ class Api:
             finally:
                 await app.state.services.database.dispose()
 
+    @property
+    def ws_url(self) -> str:
+        return str(self.client.base_url).replace("http://", "ws://").rstrip("/") + "/api/v1/ws"
+
     def as_(self, user: TestUser | None) -> Api:
         other = Api(self.client, self.data_dir, self.settings, self.app)
         other._token = user.token if user else None

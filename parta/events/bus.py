@@ -1,49 +1,61 @@
-"""The bus: tells listeners (WebSocket gateways) which log positions were committed.
+"""The bus: how server processes tell each other that the log advanced, and carry
+ephemeral signals (typing, presence) that are never stored.
 
-In-process by default. The bus carries only event ids; listeners read the rows
-(and render them with the one serializer), so live push and ``sync`` can never
-disagree.
+The bus never carries events themselves. A "log advanced" notice only wakes each
+process's tailer (events/tailer.py), which reads committed events from the database in
+id order; so a lost or reordered notice delays delivery but cannot lose or reorder
+events. In-process by default; ``RedisBus`` (events/redis_bus.py) joins processes.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 log = logging.getLogger(__name__)
 
-Listener = Callable[[Sequence[int]], Awaitable[None]]
+LogListener = Callable[[int], None]
+EphemeralListener = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 class Bus:
-    async def publish(self, event_ids: Sequence[int]) -> None:
-        raise NotImplementedError
-
-    def subscribe(self, listener: Listener) -> None:
-        raise NotImplementedError
-
-    def unsubscribe(self, listener: Listener) -> None:
-        raise NotImplementedError
-
-
-class LocalBus(Bus):
-    """Delivers to listeners in this process."""
+    """In-process bus: notices go straight to this process's listeners."""
 
     def __init__(self) -> None:
-        self._listeners: list[Listener] = []
-        self.published: int = 0
+        self._log_listeners: list[LogListener] = []
+        self._ephemeral_listeners: list[EphemeralListener] = []
+
+    async def start(self) -> None:
+        """Connect to the transport, if any."""
+
+    async def stop(self) -> None:
+        """Disconnect from the transport, if any."""
 
     async def publish(self, event_ids: Sequence[int]) -> None:
-        self.published += len(event_ids)
-        for listener in list(self._listeners):
+        """Called after a commit that appended ``event_ids``."""
+        if event_ids:
+            self._wake(max(event_ids))
+
+    async def publish_ephemeral(self, message: dict[str, Any]) -> None:
+        await self._deliver_ephemeral(message)
+
+    def on_log(self, listener: LogListener) -> None:
+        self._log_listeners.append(listener)
+
+    def on_ephemeral(self, listener: EphemeralListener) -> None:
+        self._ephemeral_listeners.append(listener)
+
+    def _wake(self, head: int) -> None:
+        for listener in list(self._log_listeners):
+            listener(head)
+
+    async def _deliver_ephemeral(self, message: dict[str, Any]) -> None:
+        for listener in list(self._ephemeral_listeners):
             try:
-                await listener(event_ids)
+                await listener(message)
             except Exception:  # one broken listener must not stop the others
-                log.exception("bus listener failed")
+                log.exception("ephemeral listener failed")
 
-    def subscribe(self, listener: Listener) -> None:
-        self._listeners.append(listener)
 
-    def unsubscribe(self, listener: Listener) -> None:
-        if listener in self._listeners:
-            self._listeners.remove(listener)
+LocalBus = Bus

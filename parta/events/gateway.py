@@ -1,0 +1,306 @@
+"""WebSocket delivery: the hub of this process's connections and each connection's
+catch-up, live stream, heartbeats and back-pressure. Protocol: docs/realtime.md."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import defaultdict, deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, select
+from sqlalchemy.orm import aliased
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from parta.db.engine import Database
+from parta.db.tables import ChatMember
+from parta.events import log as events
+from parta.events.bus import Bus
+from parta.events.serialize import render_events
+from parta.events.tailer import Delivered, encode
+
+log = logging.getLogger(__name__)
+
+
+class Close:
+    BAD_FRAME = 4000
+    UNAUTHENTICATED = 4001
+    TOO_SLOW = 4008
+    IDLE = 4009
+
+
+@dataclass(frozen=True)
+class Limits:
+    auth_timeout: float
+    idle_timeout: float
+    send_timeout: float
+    queue_limit: int
+    page_limit: int
+    reset_after: int
+    typing_interval: float = 2.0
+
+
+# Frames stay well under common client limits (1 MiB in `websockets`) however many
+# events piled up; a big backlog goes out as several frames.
+FRAME_CHARS = 256 * 1024
+
+
+def events_frames(items: Sequence[tuple[int, str]]) -> list[str]:
+    """``(event id, encoded event)`` pairs as ``events`` frames of bounded size.
+
+    Events are encoded once (by the tailer, or once per catch-up page) and spliced
+    in, not re-encoded per connection.
+    """
+    frames: list[str] = []
+    chunk: list[str] = []
+    size = 0
+    for position, (event_id, encoded) in enumerate(items):
+        chunk.append(encoded)
+        size += len(encoded)
+        if size >= FRAME_CHARS or position == len(items) - 1:
+            frames.append('{"type":"events","events":[' + ",".join(chunk) + '],"next":' + str(event_id) + "}")
+            chunk, size = [], 0
+    return frames
+
+
+class Connection:
+    """One authenticated WebSocket. Live events queue here (bounded) until the sender
+    task writes them; a client that cannot keep up is closed and resumes with ``since``."""
+
+    def __init__(self, ws: WebSocket, hub: Hub, *, user_id: int, session_id: int, since: int | None) -> None:
+        self.ws = ws
+        self.hub = hub
+        self.user_id = user_id
+        self.session_id = session_id
+        self.since = since
+        self.last_id = 0
+        self.live: deque[Delivered] = deque()
+        self.outbox: deque[str] = deque()
+        self.wake = asyncio.Event()
+        self.close_code: int | None = None
+        self._last_typing: dict[int, float] = {}
+
+    def offer(self, items: Iterable[Delivered]) -> None:
+        if self.close_code is not None:
+            return  # closing: the client resumes with `since`, nothing to keep
+        self.live.extend(items)
+        if len(self.live) > self.hub.limits.queue_limit:
+            self.live.clear()
+            self.close(Close.TOO_SLOW)
+        self.wake.set()
+
+    def send_later(self, frame: dict[str, Any]) -> None:
+        if len(self.outbox) < self.hub.limits.queue_limit:
+            self.outbox.append(encode(frame))
+            self.wake.set()
+
+    def close(self, code: int) -> None:
+        if self.close_code is None:
+            self.close_code = code
+        self.wake.set()
+
+    async def _send(self, text: str) -> None:
+        try:
+            await asyncio.wait_for(self.ws.send_text(text), timeout=self.hub.limits.send_timeout)
+        except TimeoutError:
+            self.close(Close.TOO_SLOW)
+            raise
+
+    async def send_loop(self, head: int) -> None:
+        await self._catch_up(head)
+        while self.close_code is None:
+            await self.wake.wait()
+            self.wake.clear()
+            while self.outbox and self.close_code is None:
+                await self._send(self.outbox.popleft())
+            fresh = [d for d in self.live if d.id > self.last_id]
+            self.live.clear()
+            for frame in events_frames([(d.id, d.encoded) for d in fresh]):
+                if self.close_code is None:
+                    await self._send(frame)
+            if fresh:
+                self.last_id = fresh[-1].id
+
+    async def _catch_up(self, head: int) -> None:
+        """Send what the client missed after ``since`` (pages), or a reset."""
+        if self.since is None:
+            self.last_id = head
+            return
+        self.last_id = self.since
+        limits = self.hub.limits
+        while True:
+            async with self.hub.database.session() as db:
+                page = await events.read_since(
+                    db,
+                    user_id=self.user_id,
+                    since=self.last_id,
+                    limit=limits.page_limit,
+                    reset_after=limits.reset_after,
+                )
+                rendered = await render_events(db, page.events)
+            if page.reset:
+                await self._send(encode({"type": "reset", "next": page.next}))
+                self.last_id = page.next
+                return
+            for frame in events_frames([(e["id"], encode(e)) for e in rendered]):
+                await self._send(frame)
+            self.last_id = max(self.last_id, page.next)
+            if not page.has_more:
+                return
+
+    async def read_loop(self) -> None:
+        limits = self.hub.limits
+        while self.close_code is None:
+            try:
+                text = await asyncio.wait_for(self.ws.receive_text(), timeout=limits.idle_timeout)
+            except TimeoutError:
+                self.close(Close.IDLE)
+                return
+            frame = _parse(text) or {}
+            kind = frame.get("type")
+            if kind == "ping":
+                self.send_later({"type": "pong"})
+            elif kind == "typing" and isinstance(frame.get("chat_id"), int):
+                await self._typing(int(frame["chat_id"]))
+
+    async def _typing(self, chat_id: int) -> None:
+        now = asyncio.get_running_loop().time()
+        if now - self._last_typing.get(chat_id, -1e9) < self.hub.limits.typing_interval:
+            return  # a chatty keyboard must not flood the chat
+        self._last_typing[chat_id] = now
+        await self.hub.typing(self, chat_id)
+
+
+def _parse(text: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+class Hub:
+    """This process's connections, by user."""
+
+    def __init__(self, database: Database, bus: Bus, limits: Limits) -> None:
+        self.database = database
+        self.bus = bus
+        self.limits = limits
+        self.connections: dict[int, set[Connection]] = defaultdict(set)
+        bus.on_ephemeral(self.on_ephemeral)
+
+    @property
+    def connection_count(self) -> int:
+        return sum(len(c) for c in self.connections.values())
+
+    async def add(self, conn: Connection) -> None:
+        first = not self.connections.get(conn.user_id)
+        self.connections[conn.user_id].add(conn)
+        if first:
+            await self.bus.publish_ephemeral({"type": "presence", "user_id": conn.user_id, "online": True})
+
+    async def remove(self, conn: Connection) -> None:
+        mine = self.connections.get(conn.user_id)
+        if mine is None:
+            return
+        mine.discard(conn)
+        if not mine:
+            del self.connections[conn.user_id]
+            await self.bus.publish_ephemeral({"type": "presence", "user_id": conn.user_id, "online": False})
+
+    async def deliver(self, batch: Sequence[Delivered]) -> None:
+        """Route committed events to the connections of the users who may see them."""
+        if not self.connections:
+            return
+        members = await self._chat_members({d.chat_id for d in batch if d.chat_id is not None})
+        outgoing: dict[Connection, list[Delivered]] = defaultdict(list)
+        for item in batch:
+            if item.user_id is not None:
+                users: Iterable[int] = (item.user_id,)
+            else:
+                users = (uid for uid, since in members.get(item.chat_id or 0, ()) if item.id > since)
+            for uid in users:
+                for conn in self.connections.get(uid, ()):
+                    outgoing[conn].append(item)
+            if item.type == "session.revoked" and item.user_id is not None:
+                self._close_revoked(item.user_id, item.payload)
+        for conn, items in outgoing.items():
+            conn.offer(items)
+
+    def _close_revoked(self, user_id: int, payload: dict[str, Any]) -> None:
+        for conn in list(self.connections.get(user_id, ())):
+            revoked = (
+                conn.session_id != payload.get("kept_session_id")
+                if payload.get("others")
+                else conn.session_id == payload.get("session_id")
+            )
+            if revoked:
+                conn.close(Close.UNAUTHENTICATED)
+
+    async def _chat_members(self, chat_ids: set[int]) -> dict[int, list[tuple[int, int]]]:
+        if not chat_ids:
+            return {}
+        async with self.database.session() as db:
+            rows = await db.execute(
+                select(ChatMember.chat_id, ChatMember.user_id, ChatMember.since_event_id).where(
+                    ChatMember.chat_id.in_(chat_ids)
+                )
+            )
+            result: dict[int, list[tuple[int, int]]] = defaultdict(list)
+            for chat_id, user_id, since in rows:
+                if user_id in self.connections:
+                    result[chat_id].append((user_id, since))
+            return result
+
+    async def typing(self, conn: Connection, chat_id: int) -> None:
+        async with self.database.session() as db:
+            if await db.get(ChatMember, (chat_id, conn.user_id)) is None:
+                return  # not a member: ignored, so chat ids cannot be probed
+        await self.bus.publish_ephemeral({"type": "typing", "chat_id": chat_id, "user_id": conn.user_id})
+
+    async def on_ephemeral(self, message: dict[str, Any]) -> None:
+        if not self.connections:
+            return
+        user_id = int(message["user_id"])
+        if message.get("type") == "typing":
+            audience = await self._typing_audience(int(message["chat_id"]))
+        else:
+            audience = await self._co_members(user_id)
+        for uid in audience - {user_id}:
+            for conn in self.connections.get(uid, ()):
+                conn.send_later(message)
+
+    async def _typing_audience(self, chat_id: int) -> set[int]:
+        members = await self._chat_members({chat_id})
+        return {uid for uid, _ in members.get(chat_id, ())}
+
+    async def _co_members(self, user_id: int) -> set[int]:
+        """Connected users who share at least one chat with ``user_id``."""
+        mine, theirs = aliased(ChatMember), aliased(ChatMember)
+        async with self.database.session() as db:
+            rows = await db.execute(
+                select(theirs.user_id)
+                .join(mine, and_(mine.chat_id == theirs.chat_id, mine.user_id == user_id))
+                .distinct()
+            )
+            return {uid for uid in rows.scalars() if uid in self.connections}
+
+    async def close_all(self, code: int = 1012) -> None:
+        for conns in list(self.connections.values()):
+            for conn in list(conns):
+                conn.close(code)
+
+
+async def close_quietly(ws: WebSocket, code: int, error: dict[str, str] | None = None) -> None:
+    with contextlib.suppress(Exception):
+        if ws.application_state == WebSocketState.CONNECTED:
+            if error is not None:
+                await ws.send_text(encode({"type": "error", "error": error}))
+            await ws.close(code)
+
+
+__all__ = ["Close", "Connection", "Hub", "Limits", "WebSocketDisconnect", "close_quietly"]

@@ -1,0 +1,218 @@
+"""The WebSocket gateway through real sockets: catch-up, live delivery, access, limits."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from tests.client import Api, Factory, TestUser
+from tests.live import live_server
+
+# Generous guards against hangs; never assertions about speed.
+WAIT = 15.0
+
+
+@pytest.fixture
+async def live(database_url: str, tmp_path: Path) -> AsyncIterator[Api]:
+    async with live_server(database_url=database_url, data_dir=tmp_path / "data") as api:
+        yield api
+
+
+@pytest.fixture
+def mk(live: Api) -> Factory:
+    return Factory(live)
+
+
+async def open_ws(api: Api, user: TestUser, since: int | None = None) -> ClientConnection:
+    ws = await connect(api.ws_url, open_timeout=WAIT)
+    frame: dict[str, Any] = {"type": "auth", "token": user.token}
+    if since is not None:
+        frame["since"] = since
+    await ws.send(json.dumps(frame))
+    ready = await recv(ws)
+    assert ready["type"] == "ready", ready
+    return ws
+
+
+async def recv(ws: ClientConnection) -> dict[str, Any]:
+    return dict(json.loads(await asyncio.wait_for(ws.recv(), timeout=WAIT)))
+
+
+async def events(ws: ClientConnection, count: int) -> list[dict[str, Any]]:
+    """The next ``count`` log events (ephemeral frames are skipped)."""
+    got: list[dict[str, Any]] = []
+    while len(got) < count:
+        frame = await recv(ws)
+        if frame["type"] == "events":
+            assert frame["next"] == frame["events"][-1]["id"]
+            got.extend(frame["events"])
+    return got
+
+
+async def test_live_message_reaches_every_device_of_every_member(live: Api, mk: Factory) -> None:
+    teacher, parent = await mk.users(2)
+    chat = await mk.chat(teacher, [parent])
+    phone, laptop = await open_ws(live, parent), await open_ws(live, parent)
+    own = await open_ws(live, teacher)
+    msg = await mk.message(teacher, chat["id"], "Завтра контрольная")
+    for ws in (phone, laptop, own):
+        [event] = await events(ws, 1)
+        assert event["type"] == "message.created"
+        assert event["data"]["message"] == {k: v for k, v in msg.items() if k != "read_by"}
+    sync = await live.as_(parent).sync(event["id"] - 1)
+    assert sync == [event]  # same object as sync returns
+
+
+async def test_catch_up_then_live_in_order_without_duplicates(live: Api, mk: Factory) -> None:
+    teacher, parent = await mk.users(2)
+    chat = await mk.chat(teacher, [parent])
+    since = await live.as_(parent).last_event_id()
+    missed = [(await mk.message(teacher, chat["id"], f"пропущено {i}"))["id"] for i in range(5)]
+    ws = await open_ws(live, parent, since=since)
+    fresh = (await mk.message(teacher, chat["id"], "новое"))["id"]
+    got = await events(ws, 6)
+    assert [e["data"]["message"]["id"] for e in got] == [*missed, fresh]
+    ids = [e["id"] for e in got]
+    assert ids == sorted(set(ids))
+
+
+async def test_wrong_token_is_refused(live: Api) -> None:
+    ws = await connect(live.ws_url, open_timeout=WAIT)
+    await ws.send(json.dumps({"type": "auth", "token": "nonsense"}))
+    error = await recv(ws)
+    assert error["type"] == "error" and error["error"]["code"] == "not_authenticated"
+    with pytest.raises(ConnectionClosed) as closed:
+        await asyncio.wait_for(ws.recv(), timeout=WAIT)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
+
+
+async def test_first_frame_must_be_auth(live: Api) -> None:
+    ws = await connect(live.ws_url, open_timeout=WAIT)
+    await ws.send("not json")
+    assert (await recv(ws))["error"]["code"] == "invalid_request"
+    with pytest.raises(ConnectionClosed) as closed:
+        await asyncio.wait_for(ws.recv(), timeout=WAIT)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4000
+
+
+async def test_revoked_session_is_disconnected(live: Api, mk: Factory) -> None:
+    anna = await mk.user()
+    ws = await open_ws(live, anna)
+    sessions = (await live.as_(anna).get("/api/v1/sessions")).json()["sessions"]
+    assert (await live.as_(anna).delete(f"/api/v1/sessions/{sessions[0]['id']}")).status_code == 204
+    frames = []
+    with pytest.raises(ConnectionClosed) as closed:
+        while True:
+            frames.append(await recv(ws))
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
+    assert frames[-1]["type"] == "error"
+
+
+async def test_left_chat_stops_delivering(live: Api, mk: Factory) -> None:
+    teacher, parent = await mk.users(2)
+    chat = await mk.chat(teacher, [parent])
+    ws = await open_ws(live, parent)
+    await live.as_(parent).delete(f"/api/v1/chats/{chat['id']}/members/{parent.id}")
+    got = await events(ws, 1)
+    assert [e["type"] for e in got] == ["chat.removed"]
+    await mk.message(teacher, chat["id"], "секрет после ухода")
+    other = await mk.chat(teacher, [parent], title="Другой")
+    later = await events(ws, 1)
+    assert later[0]["type"] == "chat.created" and later[0]["chat_id"] == other["id"]
+
+
+async def test_ping_pong_and_idle_timeout(database_url: str, tmp_path: Path) -> None:
+    async with live_server(database_url=database_url, data_dir=tmp_path / "d", ws_idle_timeout=0.5) as api:
+        user = await Factory(api).user()
+        ws = await open_ws(api, user)
+        await ws.send(json.dumps({"type": "ping"}))
+        assert await recv(ws) == {"type": "pong"}
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), timeout=WAIT)  # silent client
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4009
+
+
+async def test_client_too_far_behind_gets_reset(database_url: str, tmp_path: Path) -> None:
+    async with live_server(database_url=database_url, data_dir=tmp_path / "d", sync_reset_after=3) as api:
+        make = Factory(api)
+        teacher, parent = await make.users(2)
+        chat = await make.chat(teacher, [parent])
+        since = await api.as_(parent).last_event_id()
+        for i in range(5):
+            await make.message(teacher, chat["id"], f"m{i}")
+        ws = await open_ws(api, parent, since=since)
+        reset = await recv(ws)
+        assert reset["type"] == "reset" and reset["next"] >= since + 5
+        await make.message(teacher, chat["id"], "после сброса")
+        [event] = await events(ws, 1)
+        assert event["data"]["message"]["text"] == "после сброса"
+
+
+async def test_typing_reaches_other_members_only(live: Api, mk: Factory) -> None:
+    teacher, parent, outsider = await mk.users(3)
+    chat = await mk.chat(teacher, [parent])
+    t, p, o = await open_ws(live, teacher), await open_ws(live, parent), await open_ws(live, outsider)
+    await o.send(json.dumps({"type": "typing", "chat_id": chat["id"]}))  # not a member: ignored
+    await t.send(json.dumps({"type": "typing", "chat_id": chat["id"]}))
+    frame = await recv(p)
+    while frame["type"] == "presence":
+        frame = await recv(p)
+    assert frame == {"type": "typing", "chat_id": chat["id"], "user_id": teacher.id}
+    await o.send(json.dumps({"type": "ping"}))
+    frame = await recv(o)
+    while frame["type"] == "presence":
+        frame = await recv(o)
+    assert frame == {"type": "pong"}  # nothing about the chat reached the outsider
+
+
+async def test_presence_is_told_to_people_sharing_a_chat(live: Api, mk: Factory) -> None:
+    teacher, parent, stranger = await mk.users(3)
+    await mk.chat(teacher, [parent])
+    p = await open_ws(live, parent)
+    s = await open_ws(live, stranger)
+    t = await open_ws(live, teacher)
+    assert await recv(p) == {"type": "presence", "user_id": teacher.id, "online": True}
+    await t.close()
+    assert await recv(p) == {"type": "presence", "user_id": teacher.id, "online": False}
+    await s.send(json.dumps({"type": "ping"}))
+    assert await recv(s) == {"type": "pong"}
+
+
+async def test_slow_reader_is_disconnected_and_resumes(database_url: str, tmp_path: Path) -> None:
+    """A client that stops reading fills the socket; its queue overflows, the server drops
+    it (4008) instead of buffering without bound, and it resumes with `since`."""
+    settings = {"ws_queue_limit": 3, "ws_send_timeout": 1.0}
+    async with live_server(database_url=database_url, data_dir=tmp_path / "d", **settings) as api:
+        make = Factory(api)
+        teacher, parent = await make.users(2)
+        chat = await make.chat(teacher, [parent])
+        since = await api.as_(parent).last_event_id()
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", api.client.base_url.port or 80))
+        ws = await connect(api.ws_url, sock=sock, max_queue=1, open_timeout=WAIT)
+        await ws.send(json.dumps({"type": "auth", "token": parent.token, "since": since}))
+        assert (await recv(ws))["type"] == "ready"
+        conn = next(iter(api.app.state.hub.connections[parent.id]))
+        rng = random.Random(7)
+        letters = "абвгдежзийклмнопрстуфхцчшщъыьэюя "
+        sent: list[int] = []
+        while conn.close_code is None and len(sent) < 3000:
+            text = "".join(rng.choice(letters) for _ in range(3500))  # incompressible enough
+            sent.append((await make.message(teacher, chat["id"], text))["id"])
+        assert conn.close_code == 4008 and not conn.live  # dropped, memory released
+        with pytest.raises(ConnectionClosed):
+            while True:
+                await recv(ws)
+        resumed = await open_ws(api, parent, since=since)
+        got = await events(resumed, len(sent))
+        assert [e["data"]["message"]["id"] for e in got] == sent
