@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import os
 
 import typer
 import uvicorn
@@ -44,7 +45,8 @@ def serve(
 def _log_config() -> dict[str, object]:
     """Uvicorn's logging, plus Parta's own loggers (sign-in codes in development)."""
     config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
-    config["loggers"]["parta"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    level = os.environ.get("PARTA_LOG_LEVEL", "INFO").upper()
+    config["loggers"]["parta"] = {"handlers": ["default"], "level": level, "propagate": False}
     return config
 
 

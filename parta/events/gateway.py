@@ -228,6 +228,7 @@ class Hub:
                     outgoing[conn].append(item)
             if item.type == "session.revoked" and item.user_id is not None:
                 self._close_revoked(item.user_id, item.payload)
+        log.debug("hub: %d events to %d connections", len(batch), len(outgoing))
         for conn, items in outgoing.items():
             conn.offer(items)
 

@@ -101,6 +101,7 @@ class LogTailer:
             Delivered(r.id, r.type, r.chat_id, r.user_id, r.payload, encode(e))
             for r, e in zip(rows, rendered, strict=True)
         ]
+        log.debug("tailer: %d events up to %d", len(batch), rows[-1].id)
         await self.sink(batch)
         self.position = rows[-1].id
         return len(rows) == BATCH
