@@ -238,21 +238,27 @@ def _clean_device_name(value: str) -> str:
 
 
 async def authenticate(db: AsyncSession, token: str) -> tuple[User, Session]:
-    """The user and session behind a bearer token; raises ``not_authenticated``."""
+    """The user and session behind a bearer token; raises ``not_authenticated``.
+
+    A read, except once a minute per session when ``last_seen_at`` moves: writing on
+    every request would queue every read behind the database's single writer.
+    """
     now = utcnow()
-    async with transaction(db):
-        row = (
-            await db.execute(
-                select(Session, User)
-                .join(User, User.id == Session.user_id)
-                .where(Session.token_hash == tokens.token_hash(token))
-            )
-        ).one_or_none()
-        if row is None:
-            raise Unauthenticated("Сессия недействительна. Войдите снова.")
-        session, user = row
-        if now - session.last_seen_at > LAST_SEEN_RESOLUTION:
-            session.last_seen_at = now
+    row = (
+        await db.execute(
+            select(Session, User)
+            .join(User, User.id == Session.user_id)
+            .where(Session.token_hash == tokens.token_hash(token))
+        )
+    ).one_or_none()
+    await db.commit()  # end the read; actions open their own transactions
+    if row is None:
+        raise Unauthenticated("Сессия недействительна. Войдите снова.")
+    session, user = row
+    if now - session.last_seen_at > LAST_SEEN_RESOLUTION:
+        async with transaction(db):
+            await db.execute(update(Session).where(Session.id == session.id).values(last_seen_at=now))
+        session.last_seen_at = now
     return user, session
 
 

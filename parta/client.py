@@ -322,6 +322,8 @@ class PartaClient:
                         frame = json.loads(raw)
                         error = frame.get("error", error)
                         for item in self._on_frame(frame):
+                            if self._is_seen(item):
+                                continue
                             self._last_event_id = int(item["id"] if "id" in item else item["next"])
                             yield item
                 if ws.close_code == _UNAUTHENTICATED:
@@ -331,9 +333,13 @@ class PartaClient:
                 keepalive.cancel()
                 self._ws = None
 
+    def _is_seen(self, item: Json) -> bool:
+        # A resumed connection may overlap the previous one; the id alone decides.
+        last = self._last_event_id
+        return "id" in item and last is not None and int(item["id"]) <= last
+
     def _on_frame(self, frame: Json) -> list[Json]:
-        """Frame -> items to yield; the event ids decide what is new, so a resumed
-        connection may overlap the previous one without duplicates."""
+        """The items a frame carries for the caller; handles the others itself."""
         kind = frame.get("type")
         if kind == "ready":
             self._ready = True
@@ -342,8 +348,7 @@ class PartaClient:
         elif kind == "reset":
             return [{"type": "reset", "next": int(frame["next"])}]
         elif kind == "events":
-            last = self._last_event_id
-            return [e for e in frame["events"] if last is None or e["id"] > last]
+            return list(frame["events"])
         elif kind in ("typing", "presence") and self.on_ephemeral is not None:
             self.on_ephemeral(frame)
         return []

@@ -385,16 +385,22 @@ async def pinned_messages(db: AsyncSession, actor: User, chat_id: int) -> list[M
     return list(rows.scalars())
 
 
-async def read_by_counts(db: AsyncSession, chat_id: int, messages: list[Message]) -> dict[int, int]:
+async def read_by_counts(db: AsyncSession, messages: list[Message]) -> dict[int, int]:
     """For each message, how many members other than its sender have read it."""
     if not messages:
         return {}
-    pointers = (
-        await db.execute(
-            select(ChatMember.user_id, ChatMember.last_read_message_id).where(ChatMember.chat_id == chat_id)
+    rows = await db.execute(
+        select(ChatMember.chat_id, ChatMember.user_id, ChatMember.last_read_message_id).where(
+            ChatMember.chat_id.in_({m.chat_id for m in messages})
         )
-    ).all()
-    return {m.id: sum(1 for uid, ptr in pointers if uid != m.sender_id and ptr >= m.id) for m in messages}
+    )
+    pointers: dict[int, list[tuple[int, int]]] = {}
+    for chat_id, user_id, pointer in rows:
+        pointers.setdefault(chat_id, []).append((user_id, pointer))
+    return {
+        m.id: sum(1 for uid, ptr in pointers.get(m.chat_id, ()) if uid != m.sender_id and ptr >= m.id)
+        for m in messages
+    }
 
 
 async def render_messages(db: AsyncSession, messages: list[Message]) -> dict[int, Json]:

@@ -2,7 +2,8 @@
 
 SQLite: an FTS5 table holds each message's words already reduced to Snowball
 stems ("учебники" and "учебника" are both stored as "учебник"), and queries are
-stemmed the same way. PostgreSQL: a GIN index over ``to_tsvector('russian', text)``.
+stemmed the same way. PostgreSQL: a stored ``search_vector`` column
+(``to_tsvector('russian', text)``, generated) with a GIN index.
 One function, ``search_messages``, hides the difference.
 """
 
@@ -12,7 +13,7 @@ import re
 from functools import lru_cache
 
 import snowballstemmer
-from sqlalchemy import and_, func, select, text
+from sqlalchemy import and_, func, literal_column, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parta.db.tables import ChatMember, Message, User
@@ -94,8 +95,8 @@ async def search_messages(
         ids = select(text("rowid")).select_from(text("message_fts")).where(text("message_fts MATCH :match"))
         visible = visible.where(Message.id.in_(ids)).params(match=match)
     else:
-        vector = func.to_tsvector(text("'russian'::regconfig"), func.coalesce(Message.text, ""))
+        # A stored generated column (migration 0002), stemmed once at write time.
         tsquery = func.plainto_tsquery(text("'russian'::regconfig"), query)
-        visible = visible.where(vector.op("@@")(tsquery))
+        visible = visible.where(literal_column("messages.search_vector").op("@@")(tsquery))
     rows = await db.execute(visible.order_by(Message.id.desc()).limit(limit))
     return list(rows.scalars())

@@ -55,10 +55,11 @@ class ReactionSet(BaseModel):
     reactions: list[str]
 
 
-async def render(db: AsyncSession, actor: User, chat_id: int, rows: list[Message]) -> list[MessageOut]:
+async def render(db: AsyncSession, actor: User, rows: list[Message]) -> list[MessageOut]:
+    """Messages as the actor sees them (own ones with `read_by`), in a fixed number of queries."""
     rendered = await messages.render_messages(db, rows)
     own = [m for m in rows if m.sender_id == actor.id and m.deleted_at is None]
-    read_by = await messages.read_by_counts(db, chat_id, own)
+    read_by = await messages.read_by_counts(db, own)
     out = []
     for m in rows:
         data = rendered[m.id]
@@ -102,7 +103,7 @@ async def send_message(
     )
     msg, created = await messages.send_message(db, settings, user, chat_id, new)
     response.status_code = 201 if created else 200
-    return (await render(db, user, msg.chat_id, [msg]))[0]
+    return (await render(db, user, [msg]))[0]
 
 
 @router.get(
@@ -121,7 +122,7 @@ async def history(
 ) -> MessagePage:
     """Messages in id order: the newest `limit`, or those `before` / `after` a message id."""
     page = await messages.history(db, user, chat_id, before=before, after=after, limit=limit)
-    return MessagePage(messages=await render(db, user, chat_id, page.messages), has_more=page.has_more)
+    return MessagePage(messages=await render(db, user, page.messages), has_more=page.has_more)
 
 
 @router.get(
@@ -132,7 +133,7 @@ async def history(
 )
 async def get_message(chat_id: int, message_id: int, user: CurrentUser, db: DbSession) -> MessageOut:
     msg = await messages.get_message(db, user, chat_id, message_id)
-    return (await render(db, user, chat_id, [msg]))[0]
+    return (await render(db, user, [msg]))[0]
 
 
 @router.patch(
@@ -151,7 +152,7 @@ async def edit_message(
 ) -> MessageOut:
     """Edit your message's text; it is marked edited, earlier versions are not kept."""
     msg = await messages.edit_message(db, settings, user, chat_id, message_id, body.text)
-    return (await render(db, user, chat_id, [msg]))[0]
+    return (await render(db, user, [msg]))[0]
 
 
 @router.delete("/messages/{message_id}", status_code=204, responses=errors(*MessageErrors, E.forbidden))
@@ -171,7 +172,7 @@ async def add_reaction(
     chat_id: int, message_id: int, body: ReactionIn, user: CurrentUser, db: DbSession
 ) -> MessageOut:
     msg = await messages.set_reaction(db, user, chat_id, message_id, body.emoji, present=True)
-    return (await render(db, user, chat_id, [msg]))[0]
+    return (await render(db, user, [msg]))[0]
 
 
 @router.delete(
@@ -188,7 +189,7 @@ async def remove_reaction(
     emoji: Annotated[str, Query(max_length=16)],
 ) -> MessageOut:
     msg = await messages.set_reaction(db, user, chat_id, message_id, emoji, present=False)
-    return (await render(db, user, chat_id, [msg]))[0]
+    return (await render(db, user, [msg]))[0]
 
 
 @router.get("/reactions", response_model=ReactionSet, tags=["messages"], responses=errors(E.chat_not_found))
@@ -205,7 +206,7 @@ async def reaction_set(chat_id: int, user: CurrentUser, db: DbSession) -> Reacti
 )
 async def pin(chat_id: int, message_id: int, user: CurrentUser, db: DbSession) -> MessageOut:
     msg = await messages.set_pinned(db, user, chat_id, message_id, pinned=True)
-    return (await render(db, user, chat_id, [msg]))[0]
+    return (await render(db, user, [msg]))[0]
 
 
 @router.delete(
@@ -216,7 +217,7 @@ async def pin(chat_id: int, message_id: int, user: CurrentUser, db: DbSession) -
 )
 async def unpin(chat_id: int, message_id: int, user: CurrentUser, db: DbSession) -> MessageOut:
     msg = await messages.set_pinned(db, user, chat_id, message_id, pinned=False)
-    return (await render(db, user, chat_id, [msg]))[0]
+    return (await render(db, user, [msg]))[0]
 
 
 @router.get(
@@ -228,7 +229,7 @@ async def unpin(chat_id: int, message_id: int, user: CurrentUser, db: DbSession)
 async def pins(chat_id: int, user: CurrentUser, db: DbSession) -> MessagePage:
     """Pinned messages, most recently pinned first."""
     rows = await messages.pinned_messages(db, user, chat_id)
-    return MessagePage(messages=await render(db, user, chat_id, rows), has_more=False)
+    return MessagePage(messages=await render(db, user, rows), has_more=False)
 
 
 @router.post(

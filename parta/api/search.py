@@ -24,8 +24,4 @@ async def search_messages(
 ) -> MessagePage:
     """Search messages in your chats: "учебник" also finds "учебники" and "учебника"."""
     rows = await search.search_messages(db, user, q, chat_id=chat_id, before=before, limit=limit + 1)
-    page = rows[:limit]
-    out = []
-    for m in page:
-        out.extend(await render_messages_for(db, user, m.chat_id, [m]))
-    return MessagePage(messages=out, has_more=len(rows) > limit)
+    return MessagePage(messages=await render_messages_for(db, user, rows[:limit]), has_more=len(rows) > limit)

@@ -43,10 +43,15 @@ def create_engine(url: str) -> AsyncEngine:
     return engine
 
 
+WRITE_OPTION = "parta_write"
+
+
 def _configure_sqlite(engine: AsyncEngine) -> None:
     # SQLite has one writer. A deferred transaction that reads and then writes can
-    # fail with SQLITE_BUSY when another writer committed in between; taking the
-    # write lock at BEGIN (IMMEDIATE) makes writers queue on busy_timeout instead.
+    # fail with SQLITE_BUSY when another writer committed in between; so write
+    # transactions (opened by `transaction()`) take the write lock at BEGIN
+    # (IMMEDIATE) and queue on busy_timeout. Plain reads stay deferred: in WAL mode
+    # they neither wait for nor block the writer.
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
@@ -59,7 +64,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        immediate = conn.get_execution_options().get(WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 class Database:
@@ -97,6 +103,7 @@ async def transaction(db: AsyncSession) -> AsyncIterator[AsyncSession]:
         await db.commit()
     try:
         async with db.begin():
+            await db.connection(execution_options={WRITE_OPTION: True})
             yield db
     finally:
         pending = db.info.pop(PENDING_KEY, [])

@@ -1,0 +1,198 @@
+"""A real ``parta serve`` subprocess on a free port, with a fresh data dir and database."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg  # type: ignore[import-untyped]
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+READY_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class Server:
+    backend: str
+    base_url: str
+    data_dir: Path
+    database_url: str
+    version: str  # the database engine's version
+    pid: int
+
+
+class CpuMeter:
+    """CPU time used since creation by the server process (all its threads) and by
+    this client process, per request: shows where the machine's two cores went."""
+
+    def __init__(self, server_pid: int) -> None:
+        self._pid = server_pid
+        self._start = self._now()
+
+    def _now(self) -> tuple[float, float]:
+        return process_cpu_seconds(self._pid), time.process_time()
+
+    def per_request(self, requests: int) -> dict[str, float]:
+        server, client = self._now()
+        result = {"client_cpu_ms_per_request": round((client - self._start[1]) * 1000 / requests, 2)}
+        if server == server:  # not NaN: /proc was readable
+            result["server_cpu_ms_per_request"] = round((server - self._start[0]) * 1000 / requests, 2)
+        return result
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User plus system time of a process and its threads, from /proc (Linux)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return float("nan")
+    fields = stat[stat.rfind(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_memory_mb(pid: int) -> dict[str, float]:
+    """Resident set size now (``rss_mb``) and its peak over the process's life
+    (``peak_rss_mb``, the kernel's high-water mark), from /proc (Linux)."""
+    fields = {"VmRSS:": "rss_mb", "VmHWM:": "peak_rss_mb"}
+    result: dict[str, float] = {}
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return result
+    for line in lines:
+        name, _, value = line.partition(" ")
+        if name in fields:
+            result[fields[name]] = round(int(value.split()[0]) / 1024, 1)  # kB
+    return result
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@asynccontextmanager
+async def postgres_database(admin_url: str) -> AsyncIterator[tuple[str, str]]:
+    """A new, uniquely named database; dropped on exit. Yields (url, server_version)."""
+    name = f"parta_bench_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(admin_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        version = str(await admin.fetchval("SHOW server_version"))
+    finally:
+        await admin.close()
+    _log(f"[bench] created PostgreSQL database {name}")
+    base = admin_url.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}", version
+    finally:
+        admin = await asyncpg.connect(admin_url)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            _log(f"[bench] dropped PostgreSQL database {name}")
+        finally:
+            await admin.close()
+
+
+def _start(
+    data_dir: Path, port: int, env_extra: dict[str, str], *, upgrade: bool = True
+) -> tuple[subprocess.Popen[bytes], Path]:
+    log_path = data_dir.parent / "server.log"
+    env = os.environ | {"PARTA_DATA_DIR": str(data_dir)} | env_extra
+    command = [sys.executable, "-m", "parta", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    if not upgrade:  # another process already migrated this database
+        command.append("--no-upgrade")
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    return process, log_path
+
+
+async def _wait_ready(base_url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT
+    async with httpx.AsyncClient(base_url=base_url, timeout=2) as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{_tail(log_path)}")
+            try:
+                if (await client.get("/api/v1/health")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"server not ready after {READY_TIMEOUT}s:\n{_tail(log_path)}")
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no server log)"
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@asynccontextmanager
+async def running_server(
+    backend: str,
+    *,
+    database_url: str,
+    version: str,
+    env_extra: dict[str, str],
+    keep: bool,
+    upgrade: bool = True,
+) -> AsyncIterator[Server]:
+    """Start ``parta serve`` (migrations included unless ``upgrade`` is false) and stop
+    it on exit, even on errors."""
+    work = Path(tempfile.mkdtemp(prefix=f"parta-bench-{backend}-"))
+    data_dir = work / "data"
+    port = _free_port()
+    env = dict(env_extra)
+    if database_url:
+        env["PARTA_DATABASE_URL"] = database_url
+    process, log_path = _start(data_dir, port, env, upgrade=upgrade)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        await _wait_ready(base_url, process, log_path)
+        _log(f"[bench] {backend} server ready on {base_url} (data in {work})")
+        yield Server(backend, base_url, data_dir, database_url, version, process.pid)
+    except BaseException:
+        _log(f"[bench] server log tail:\n{_tail(log_path)}")
+        raise
+    finally:
+        _stop(process)
+        if keep:
+            _log(f"[bench] kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
