@@ -34,6 +34,7 @@ def serve(
         factory=True,
         host=host,
         port=port,
+        ws="websockets-sansio",
         ws_per_message_deflate=True,
         proxy_headers=True,
         forwarded_allow_ips=settings.trusted_proxies,

@@ -216,3 +216,9 @@ async def test_slow_reader_is_disconnected_and_resumes(database_url: str, tmp_pa
         resumed = await open_ws(api, parent, since=since)
         got = await events(resumed, len(sent))
         assert [e["data"]["message"]["id"] for e in got] == sent
+
+
+async def test_permessage_deflate_is_negotiated(live: Api, mk: Factory) -> None:
+    user = await mk.user()
+    ws = await open_ws(live, user)
+    assert any(type(ext).__name__ == "PerMessageDeflate" for ext in ws.protocol.extensions)
