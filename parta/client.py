@@ -38,8 +38,9 @@ Json = dict[str, Any]
 EphemeralHandler = Callable[[Json], None]
 
 API = "/api/v1"
-# Reconnecting cannot help after 4001 (signed out); every other close, including 4000
-# (which the server also uses when the auth frame was late on a slow link), is retried.
+# Reconnecting cannot help after 4001 (signed out); every other close is retried,
+# including 4002 (the auth frame arrived late on a slow link) and 4000 (a bad frame:
+# retrying is harmless and a newer server may accept it).
 _UNAUTHENTICATED = 4001
 
 
@@ -69,18 +70,19 @@ class PartaApiError(Exception):
             code, message = str(error["code"]), str(error.get("message", ""))
         except (ValueError, KeyError, TypeError):  # e.g. an HTML 502 page from a proxy
             error, code, message = {}, "http_error", response.text[:200]
-        retry_after = error.get("retry_after", response.headers.get("retry-after"))
-        return cls(
-            response.status_code,
-            code,
-            message,
-            field=error.get("field"),
-            retry_after=float(retry_after) if retry_after is not None else None,
-        )
+        retry_after = _seconds(error.get("retry_after", response.headers.get("retry-after")))
+        return cls(response.status_code, code, message, field=error.get("field"), retry_after=retry_after)
 
     @property
     def is_retryable(self) -> bool:
         return self.status >= 500 or self.status == 429
+
+
+def _seconds(value: object) -> float | None:
+    try:
+        return float(value) if isinstance(value, int | float | str) else None
+    except ValueError:  # Retry-After may also be an HTTP date; then the backoff decides
+        return None
 
 
 @dataclass(frozen=True)
@@ -276,7 +278,8 @@ class PartaClient:
         return str(url.copy_with(scheme="wss" if url.scheme == "https" else "ws"))
 
     async def events(self, since: int | None = None) -> AsyncIterator[Json]:
-        """Every event after ``since`` (default: from now on), in order, exactly once.
+        """Every event after ``since``, in order, exactly once. Without ``since``: from
+        the position the server reports when the first connection is accepted.
 
         Reconnects with backoff after any disconnect, resuming from ``last_event_id``.
         A ``reset`` from the server is yielded as ``{"type": "reset", "next": N}``.

@@ -222,3 +222,12 @@ async def test_permessage_deflate_is_negotiated(live: Api, mk: Factory) -> None:
     user = await mk.user()
     ws = await open_ws(live, user)
     assert any(type(ext).__name__ == "PerMessageDeflate" for ext in ws.protocol.extensions)
+
+
+async def test_silent_client_is_closed_with_auth_timeout(database_url: str, tmp_path: Path) -> None:
+    async with live_server(database_url=database_url, data_dir=tmp_path / "d", ws_auth_timeout=0.3) as api:
+        ws = await connect(api.ws_url, open_timeout=WAIT)
+        assert (await recv(ws))["type"] == "error"
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), timeout=WAIT)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4002

@@ -36,8 +36,15 @@ async def websocket(ws: WebSocket) -> None:
 async def _authenticate(ws: WebSocket, services: Services, hub: Hub) -> Connection | None:
     try:
         text = await asyncio.wait_for(ws.receive_text(), timeout=hub.limits.auth_timeout)
+    except TimeoutError:
+        # A slow link, not a broken client: it may simply reconnect.
+        await close_quietly(
+            ws, Close.AUTH_TIMEOUT, _error(ErrorCode.invalid_request, "Не дождались кадра auth.")
+        )
+        return None
+    try:
         frame = _auth_frame(text)
-    except (TimeoutError, ValueError):
+    except ValueError:
         await close_quietly(ws, Close.BAD_FRAME, _error(ErrorCode.invalid_request, "Ожидался кадр auth."))
         return None
     token, since = frame

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 class Close:
     BAD_FRAME = 4000
     UNAUTHENTICATED = 4001
+    AUTH_TIMEOUT = 4002
     TOO_SLOW = 4008
     IDLE = 4009
 
