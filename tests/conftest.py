@@ -13,6 +13,7 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import asyncpg
@@ -87,15 +88,15 @@ def pg_template() -> Iterator[PostgresTemplate]:
     template.stop()
 
 
-@pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, migrated database for one test."""
-    if request.param == "sqlite":
-        path = tmp_path / "data" / "parta.db"
-        path.parent.mkdir(parents=True)
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        yield f"sqlite+aiosqlite:///{path}"
-        return
+def _sqlite_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    path = tmp_path / "data" / "parta.db"
+    path.parent.mkdir(parents=True)
+    shutil.copy(request.getfixturevalue("sqlite_template"), path)
+    return f"sqlite+aiosqlite:///{path}"
+
+
+@contextmanager
+def _postgres_database(request: pytest.FixtureRequest) -> Iterator[str]:
     template: PostgresTemplate = request.getfixturevalue("pg_template")
     if template.error is not None:
         if IN_CI:
@@ -106,6 +107,24 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield _pg_dsn(name).replace("postgresql://", "postgresql+asyncpg://", 1)
     finally:
         template.drop(name)
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database for one test, on each backend in turn."""
+    if request.param == "sqlite":
+        yield _sqlite_database(request, tmp_path)
+        return
+    with _postgres_database(request) as url:
+        yield url
+
+
+@pytest.fixture
+def pg_database_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh PostgreSQL database, for what only PostgreSQL has (several writers,
+    several server processes)."""
+    with _postgres_database(request) as url:
+        yield url
 
 
 @pytest.fixture(autouse=True)

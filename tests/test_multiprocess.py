@@ -156,15 +156,13 @@ async def messages(ws: ClientConnection, count: int) -> list[int]:
 
 @asynccontextmanager
 async def two_processes(
-    database_url: str, redis_url: str, tmp_path: Path, *, poll_seconds: float
+    pg_database_url: str, redis_url: str, tmp_path: Path, *, poll_seconds: float
 ) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient, TcpCut, Path]]:
-    if database_url.startswith("sqlite"):
-        pytest.skip("several processes share PostgreSQL; the embedded SQLite run is one process")
     redis_port = httpx.URL(redis_url.replace("redis://", "http://")).port or 6379
     data_dir = tmp_path / "shared"
     async with TcpCut(redis_port) as cut:
         env = {
-            "PARTA_DATABASE_URL": database_url.replace("+asyncpg", ""),
+            "PARTA_DATABASE_URL": pg_database_url.replace("+asyncpg", ""),
             "PARTA_DATA_DIR": str(data_dir),
             "PARTA_REDIS_URL": f"redis://127.0.0.1:{cut.port}/0",
             "PARTA_REDIS_PREFIX": f"test-{uuid.uuid4().hex[:8]}:",
@@ -194,10 +192,10 @@ async def send(client: httpx.AsyncClient, user: dict[str, Any], chat_id: int, te
 
 
 async def test_message_through_one_process_reaches_a_socket_on_another(
-    database_url: str, redis_url: str, tmp_path: Path
+    pg_database_url: str, redis_url: str, tmp_path: Path
 ) -> None:
     # Polling is set to 60 s, so arrival within WAIT can only come from the Redis wake-up.
-    async with two_processes(database_url, redis_url, tmp_path, poll_seconds=60) as (a, b, _, data_dir):
+    async with two_processes(pg_database_url, redis_url, tmp_path, poll_seconds=60) as (a, b, _, data_dir):
         teacher, parent, chat_id = await _class_chat(a, b, data_dir)
         ws = await open_ws(b, parent["token"])
         for text in ("через Redis", "и ещё одно"):
@@ -206,9 +204,9 @@ async def test_message_through_one_process_reaches_a_socket_on_another(
 
 
 async def test_redis_outage_delays_delivery_but_loses_nothing(
-    database_url: str, redis_url: str, tmp_path: Path
+    pg_database_url: str, redis_url: str, tmp_path: Path
 ) -> None:
-    async with two_processes(database_url, redis_url, tmp_path, poll_seconds=0.5) as (a, b, cut, data_dir):
+    async with two_processes(pg_database_url, redis_url, tmp_path, poll_seconds=0.5) as (a, b, cut, data_dir):
         teacher, parent, chat_id = await _class_chat(a, b, data_dir)
         ws = await open_ws(b, parent["token"])
         cut.cut()
