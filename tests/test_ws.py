@@ -231,3 +231,15 @@ async def test_silent_client_is_closed_with_auth_timeout(database_url: str, tmp_
         with pytest.raises(ConnectionClosed) as closed:
             await asyncio.wait_for(ws.recv(), timeout=WAIT)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4002
+
+
+async def test_member_added_while_connected_starts_receiving(live: Api, mk: Factory) -> None:
+    teacher, parent, late = await mk.users(3)
+    chat = await mk.chat(teacher, [parent])
+    ws = await open_ws(live, late)
+    await mk.message(teacher, chat["id"], "до добавления")  # warms the hub's member cache
+    await live.as_(teacher).post(f"/api/v1/chats/{chat['id']}/members", json={"user_ids": [late.id]})
+    after = await mk.message(teacher, chat["id"], "после добавления")
+    got = await events(ws, 2)
+    assert [e["type"] for e in got] == ["chat.member_added", "message.created"]
+    assert got[1]["data"]["message"]["id"] == after["id"]

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections import defaultdict, deque
+from collections import OrderedDict, defaultdict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +44,12 @@ class Limits:
     reset_after: int
     typing_interval: float = 2.0
 
+
+# Events that change who is in a chat; they invalidate the hub's member cache.
+MEMBERSHIP_EVENTS = frozenset(
+    {"chat.created", "chat.member_added", "chat.member_removed", "chat.removed", "chat.deleted"}
+)
+MEMBER_CACHE_CHATS = 10_000
 
 # Frames stay well under common client limits (1 MiB in `websockets`) however many
 # events piled up; a big backlog goes out as several frames.
@@ -192,6 +198,8 @@ class Hub:
         self.bus = bus
         self.limits = limits
         self.connections: dict[int, set[Connection]] = defaultdict(set)
+        # chat id -> {member user id: log position they joined at}; see deliver().
+        self._members: OrderedDict[int, dict[int, int]] = OrderedDict()
         bus.on_ephemeral(self.on_ephemeral)
 
     @property
@@ -215,6 +223,7 @@ class Hub:
 
     async def deliver(self, batch: Sequence[Delivered]) -> None:
         """Route committed events to the connections of the users who may see them."""
+        self._forget_changed_memberships(batch)
         if not self.connections:
             return
         members = await self._chat_members({d.chat_id for d in batch if d.chat_id is not None})
@@ -229,9 +238,16 @@ class Hub:
                     outgoing[conn].append(item)
             if item.type == "session.revoked" and item.user_id is not None:
                 self._close_revoked(item.user_id, item.payload)
-        log.debug("hub: %d events to %d connections", len(batch), len(outgoing))
         for conn, items in outgoing.items():
             conn.offer(items)
+
+    def _forget_changed_memberships(self, batch: Sequence[Delivered]) -> None:
+        # Every membership change appends one of these events to the chat, and the
+        # tailer hands events over in log order, so dropping the cached member list
+        # here keeps the cache exactly as fresh as the log.
+        for item in batch:
+            if item.type in MEMBERSHIP_EVENTS and item.chat_id is not None:
+                self._members.pop(item.chat_id, None)
 
     def _close_revoked(self, user_id: int, payload: dict[str, Any]) -> None:
         for conn in list(self.connections.get(user_id, ())):
@@ -244,19 +260,30 @@ class Hub:
                 conn.close(Close.UNAUTHENTICATED)
 
     async def _chat_members(self, chat_ids: set[int]) -> dict[int, list[tuple[int, int]]]:
-        if not chat_ids:
-            return {}
+        """Connected members of each chat, with the log position they joined at."""
+        missing = [c for c in chat_ids if c not in self._members]
+        if missing:
+            await self._load_members(missing)
+        result: dict[int, list[tuple[int, int]]] = {}
+        for chat_id in chat_ids:
+            members = self._members.get(chat_id, {})
+            self._members.move_to_end(chat_id)
+            result[chat_id] = [(uid, since) for uid, since in members.items() if uid in self.connections]
+        return result
+
+    async def _load_members(self, chat_ids: list[int]) -> None:
         async with self.database.session() as db:
             rows = await db.execute(
                 select(ChatMember.chat_id, ChatMember.user_id, ChatMember.since_event_id).where(
                     ChatMember.chat_id.in_(chat_ids)
                 )
             )
-            result: dict[int, list[tuple[int, int]]] = defaultdict(list)
+            loaded: dict[int, dict[int, int]] = {chat_id: {} for chat_id in chat_ids}
             for chat_id, user_id, since in rows:
-                if user_id in self.connections:
-                    result[chat_id].append((user_id, since))
-            return result
+                loaded[chat_id][user_id] = since
+        self._members.update(loaded)
+        while len(self._members) > MEMBER_CACHE_CHATS:
+            self._members.popitem(last=False)
 
     async def typing(self, conn: Connection, chat_id: int) -> None:
         async with self.database.session() as db:
