@@ -20,6 +20,7 @@ from parta.errors import ErrorCode
 from parta.events.bus import Bus
 from parta.events.gateway import Hub, Limits
 from parta.events.tailer import LogTailer
+from parta.runtime import tune_gc
 
 STATIC = Path(__file__).parent / "static"
 API = "/api/v1"
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await bus.start()
         await tailer.start()
+        tune_gc()
         try:
             yield
         finally:
