@@ -42,7 +42,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await bus.start()
         await tailer.start()
-        tune_gc()
+        if settings.gc_tuning:
+            tune_gc()
         try:
             yield
         finally:

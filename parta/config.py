@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     ws_idle_timeout: float = 60.0
     ws_send_timeout: float = 10.0
     ws_queue_limit: int = 2000
+    # Freeze start-up objects out of garbage collection (parta/runtime.py); off in tests,
+    # which start many apps in one process.
+    gc_tuning: bool = True
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -80,7 +80,9 @@ class Api:
         settings = Settings(
             data_dir=data_dir,
             database_url=database_url,
-            **({"secret_key": "test-secret", "code_per_ip_per_hour": 100_000} | overrides),
+            **(
+                {"secret_key": "test-secret", "code_per_ip_per_hour": 100_000, "gc_tuning": False} | overrides
+            ),
         )
         app = create_app(settings)
         transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
