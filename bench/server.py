@@ -73,9 +73,9 @@ def process_memory_mb(pid: int) -> dict[str, float]:
     except OSError:
         return result
     for line in lines:
-        name, _, value = line.partition(" ")
-        if name in fields:
-            result[fields[name]] = round(int(value.split()[0]) / 1024, 1)  # kB
+        parts = line.split()  # "VmRSS:	  123456 kB"
+        if parts and parts[0] in fields:
+            result[fields[parts[0]]] = round(int(parts[1]) / 1024, 1)
     return result
 
 
