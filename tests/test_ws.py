@@ -243,3 +243,13 @@ async def test_member_added_while_connected_starts_receiving(live: Api, mk: Fact
     got = await events(ws, 2)
     assert [e["type"] for e in got] == ["chat.member_added", "message.created"]
     assert got[1]["data"]["message"]["id"] == after["id"]
+
+
+async def test_presence_is_not_broadcast_through_large_chats(live: Api, mk: Factory) -> None:
+    teacher, parent = await mk.users(2)
+    crowd = await mk.users(49)
+    await mk.chat(teacher, [parent, *crowd], title="Вся параллель")  # 51 members
+    p = await open_ws(live, parent)
+    await open_ws(live, teacher)
+    await p.send(json.dumps({"type": "ping"}))
+    assert await recv(p) == {"type": "pong"}  # no presence frame came first

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import aliased
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
@@ -50,6 +50,7 @@ MEMBERSHIP_EVENTS = frozenset(
     {"chat.created", "chat.member_added", "chat.member_removed", "chat.removed", "chat.deleted"}
 )
 MEMBER_CACHE_CHATS = 10_000
+PRESENCE_MAX_MEMBERS = 50
 
 # Frames stay well under common client limits (1 MiB in `websockets`) however many
 # events piled up; a big backlog goes out as several frames.
@@ -310,12 +311,23 @@ class Hub:
         return {uid for uid, _ in members.get(chat_id, ())}
 
     async def _co_members(self, user_id: int) -> set[int]:
-        """Connected users who share at least one chat with ``user_id``."""
+        """Connected users who share a small chat with ``user_id``.
+
+        Presence goes only through chats of at most PRESENCE_MAX_MEMBERS people: in a
+        class or school channel of hundreds, "online" for everyone is noise, and it
+        made a whole class connecting cost O(n^2) frames (docs/performance.md).
+        """
         mine, theirs = aliased(ChatMember), aliased(ChatMember)
+        small_chats = (
+            select(ChatMember.chat_id)
+            .group_by(ChatMember.chat_id)
+            .having(func.count() <= PRESENCE_MAX_MEMBERS)
+        )
         async with self.database.session() as db:
             rows = await db.execute(
                 select(theirs.user_id)
                 .join(mine, and_(mine.chat_id == theirs.chat_id, mine.user_id == user_id))
+                .where(theirs.chat_id.in_(small_chats))
                 .distinct()
             )
             return {uid for uid in rows.scalars() if uid in self.connections}
