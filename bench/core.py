@@ -534,6 +534,17 @@ def _positive(value: str) -> int:
     return number
 
 
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments every benchmark takes: seed, PostgreSQL admin URL, keeping data."""
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--pg-admin-url",
+        default=os.environ.get("PARTA_BENCH_PG_URL", DEFAULT_PG_ADMIN_URL),
+        help="PostgreSQL database to connect to for CREATE/DROP DATABASE",
+    )
+    parser.add_argument("--keep-data", action="store_true", help="keep the data dirs for inspection")
+
+
 def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Config]:
     parser = argparse.ArgumentParser(prog="python -m bench.core", description=__doc__.split("\n\n")[0])
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
@@ -545,13 +556,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Confi
     parser.add_argument("--chats", type=_positive, default=50, help="chats in the measured chat list")
     parser.add_argument("--samples", type=_positive, default=100, help="requests per read figure")
     parser.add_argument("--warmup", type=_positive, default=10, help="warm-up rounds of each read")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument(
-        "--pg-admin-url",
-        default=os.environ.get("PARTA_BENCH_PG_URL", DEFAULT_PG_ADMIN_URL),
-        help="PostgreSQL database to connect to for CREATE/DROP DATABASE",
-    )
-    parser.add_argument("--keep-data", action="store_true", help="keep the data dirs for inspection")
+    add_common_arguments(parser)
     args = parser.parse_args(argv)
     users = max(args.users, args.concurrency + 3)  # owner, writer, C senders, reader
     cfg = Config(

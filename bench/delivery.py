@@ -53,7 +53,7 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import Event
 
 from bench.client import Json, Person, sign_in, timed
-from bench.core import DEFAULT_PG_ADMIN_URL, FIRST_NAMES, LAST_NAMES, Texts, log, machine, percentile
+from bench.core import FIRST_NAMES, LAST_NAMES, Texts, add_common_arguments, log, machine, percentile
 from bench.core import summary as core_summary
 from bench.server import Server, postgres_database, process_cpu_seconds, process_memory_mb, running_server
 from parta.client import PartaClient
@@ -1102,13 +1102,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Confi
     parser.add_argument("--receiver-procs", type=_positive, default=1, help="client processes for receivers")
     parser.add_argument("--connect-concurrency", type=_positive, default=50, help="receivers opening at once")
     parser.add_argument("--drain-timeout", type=float, default=120.0, help="seconds to wait for deliveries")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument(
-        "--pg-admin-url",
-        default=os.environ.get("PARTA_BENCH_PG_URL", DEFAULT_PG_ADMIN_URL),
-        help="PostgreSQL database to connect to for CREATE/DROP DATABASE",
-    )
-    parser.add_argument("--keep-data", action="store_true", help="keep the data dirs for inspection")
+    add_common_arguments(parser)
     parser.add_argument(
         "--py-spy",
         type=Path,

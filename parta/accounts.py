@@ -350,7 +350,3 @@ def _check_birth_date(value: date, today: date) -> date:
     if value > today or value.year < today.year - 120:
         raise InvalidInput("Некорректная дата рождения.", field="birth_date")
     return value
-
-
-async def get_user(db: AsyncSession, user_id: int) -> User | None:
-    return await db.get(User, user_id)

@@ -427,7 +427,3 @@ async def render_messages(db: AsyncSession, messages: list[Message]) -> dict[int
         )
         for m in messages
     }
-
-
-async def count_messages(db: AsyncSession, chat_id: int) -> int:
-    return int((await db.execute(select(func.count()).where(Message.chat_id == chat_id))).scalar_one())

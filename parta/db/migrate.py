@@ -19,10 +19,7 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at ``url`` to ``revision``; safe to run again."""
-    from parta.db.engine import (
-        create_engine,  # noqa: F401  (creates the SQLite folder)
-        normalize_url,
-    )
+    from parta.db.engine import normalize_url
 
     url = normalize_url(url)
     if url.startswith("sqlite"):
