@@ -47,6 +47,13 @@ async def load_member_chat(
     return found
 
 
+def _require_unmanaged(chat: Chat) -> None:
+    require(
+        policy.can_change_managed_chat_members(is_managed=chat.is_managed),
+        "Состав этого чата определяется классом или группой в организации.",
+    )
+
+
 def _clean_title(title: str) -> str:
     cleaned = " ".join(require_printable(title, "title").split())
     if not cleaned:
@@ -195,6 +202,7 @@ async def add_members(db: AsyncSession, actor: User, chat_id: int, user_ids: lis
     """
     async with transaction(db):
         chat, me = await load_member_chat(db, actor, chat_id, for_update=True)
+        _require_unmanaged(chat)
         require(
             policy.can_add_members(ChatKind(chat.kind), ChatRole(me.role)),
             "Добавлять участников могут владелец и администраторы.",
@@ -229,6 +237,7 @@ async def remove_member(db: AsyncSession, actor: User, chat_id: int, user_id: in
         target = me if user_id == actor.id else await q.membership(db, chat.id, user_id)
         if target is None:
             raise user_not_found()
+        _require_unmanaged(chat)
         require(
             policy.can_remove_member(
                 ChatKind(chat.kind), ChatRole(me.role), ChatRole(target.role), is_self=user_id == actor.id
@@ -249,6 +258,7 @@ async def set_member_role(db: AsyncSession, actor: User, chat_id: int, user_id: 
         target = await q.membership(db, chat.id, user_id)
         if target is None:
             raise user_not_found()
+        _require_unmanaged(chat)
         require(
             policy.can_set_member_role(ChatKind(chat.kind), ChatRole(me.role), role),
             "Назначать администраторов может только владелец.",

@@ -37,6 +37,10 @@ class ErrorCode(StrEnum):
     session_not_found = "session_not_found"
     file_not_found = "file_not_found"
     invite_not_found = "invite_not_found"
+    org_not_found = "org_not_found"
+    class_not_found = "class_not_found"
+    member_not_found = "member_not_found"
+    join_request_not_found = "join_request_not_found"
     # Rights.
     forbidden = "forbidden"
     # State.
@@ -150,6 +154,22 @@ def user_not_found() -> NotFound:
     return NotFound("Пользователь не найден.", code=ErrorCode.user_not_found)
 
 
+def org_not_found() -> NotFound:
+    return NotFound("Организация не найдена.", code=ErrorCode.org_not_found)
+
+
+def class_not_found() -> NotFound:
+    return NotFound("Класс или группа не найдены.", code=ErrorCode.class_not_found)
+
+
+def member_not_found() -> NotFound:
+    return NotFound("Участник организации не найден.", code=ErrorCode.member_not_found)
+
+
+def join_request_not_found() -> NotFound:
+    return NotFound("Заявка не найдена.", code=ErrorCode.join_request_not_found)
+
+
 def denied(reason: str, message: str) -> Forbidden:
     """A policy denial: stable ``forbidden`` code, policy ``reason`` beside it."""
     err = Forbidden(message)
@@ -179,6 +199,10 @@ STATUS_OF: dict[ErrorCode, int] = {
     ErrorCode.session_not_found: 404,
     ErrorCode.file_not_found: 404,
     ErrorCode.invite_not_found: 404,
+    ErrorCode.org_not_found: 404,
+    ErrorCode.class_not_found: 404,
+    ErrorCode.member_not_found: 404,
+    ErrorCode.join_request_not_found: 404,
     ErrorCode.conflict: 409,
     ErrorCode.invite_expired: 410,
     ErrorCode.invite_exhausted: 410,

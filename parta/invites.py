@@ -79,6 +79,10 @@ def _check_new(new: NewInvite) -> None:
 async def _managed_chat(db: AsyncSession, actor: User, chat_id: int) -> Chat:
     chat, me = await load_member_chat(db, actor, chat_id)
     require(
+        policy.can_change_managed_chat_members(is_managed=chat.is_managed),
+        "В чат класса или группы приглашают через организацию.",
+    )
+    require(
         policy.can_manage_invites(ChatKind(chat.kind), ChatRole(me.role)),
         "Ссылками-приглашениями управляют владелец и администраторы группы или канала.",
     )

@@ -176,3 +176,129 @@ def can_contact(*, actor_id: int, target_id: int) -> Decision:
     if actor_id == target_id:
         return deny("self")
     return allow()
+
+
+# Organizations --------------------------------------------------------------
+
+
+class OrgKind(StrEnum):
+    school = "school"
+    kindergarten = "kindergarten"
+    college = "college"  # SPO: secondary vocational education
+    extracurricular = "extracurricular"
+    authority = "authority"  # an education authority, parent of other organizations
+
+
+class OrgRole(StrEnum):
+    admin = "admin"
+    additional_admin = "additional_admin"
+    teacher = "teacher"
+    student = "student"
+    parent = "parent"
+    staff = "staff"
+
+
+ORG_ADMINS = (OrgRole.admin, OrgRole.additional_admin)
+ADMIN_ROLES = frozenset(ORG_ADMINS)
+# Roles that teach or work at the organization: they see the whole directory.
+STAFF_ROLES = frozenset((OrgRole.admin, OrgRole.additional_admin, OrgRole.teacher, OrgRole.staff))
+
+
+def can_see_org(role: OrgRole | None, *, is_operator: bool) -> Decision:
+    """Members see their organization; operators see every organization."""
+    if role is not None:
+        return allow()
+    return allow("operator") if is_operator else deny("not_member")
+
+
+def can_manage_org(role: OrgRole | None) -> Decision:
+    """Org info, classes, groups, invites, join requests, members: admins and additional admins."""
+    if role is None:
+        return deny("not_member")
+    return allow() if role in ADMIN_ROLES else deny("not_org_admin")
+
+
+def can_verify_org(*, is_operator: bool) -> Decision:
+    """Only an operator verifies an organization (the badge parents trust)."""
+    return allow() if is_operator else deny("not_operator")
+
+
+def can_set_org_role(actor: OrgRole | None, *, current: OrgRole, new: OrgRole, is_self: bool) -> Decision:
+    """Change a member's role.
+
+    Additional admins do everything but touch admins: they may not appoint or
+    demote an admin or an additional admin, nor make one. Only the admin does.
+    Nobody changes their own role (an admin hands over by appointing another
+    admin first, then leaves or is demoted by them).
+    """
+    managing = can_manage_org(actor)
+    if not managing:
+        return managing
+    if is_self:
+        return deny("own_role")
+    if actor is OrgRole.admin:
+        return allow()
+    if current in ADMIN_ROLES or new in ADMIN_ROLES:
+        return deny("not_main_admin")
+    return allow()
+
+
+def can_remove_org_member(actor: OrgRole | None, target: OrgRole) -> Decision:
+    """Remove someone else: admins remove anyone, additional admins anyone but admins."""
+    managing = can_manage_org(actor)
+    if not managing:
+        return managing
+    if target in ADMIN_ROLES and actor is not OrgRole.admin:
+        return deny("not_main_admin")
+    return allow()
+
+
+def can_leave_org(role: OrgRole, *, other_admins: int) -> Decision:
+    """Anyone may leave, except the last admin: the school would be left unmanaged."""
+    if role is OrgRole.admin and other_admins == 0:
+        return deny("last_admin")
+    return allow()
+
+
+def can_see_org_member(
+    actor: OrgRole | None,
+    target: OrgRole,
+    *,
+    same_class: bool,
+    is_related: bool,
+    teaches_actor_class: bool,
+) -> Decision:
+    """The directory: who sees whom inside an organization.
+
+    Admins, teachers and staff see everyone. Parents see their children, the
+    teachers of their children's classes and the other parents of those
+    classes. Students see their classmates and their class's teachers.
+    ``same_class`` means the two share a class (for a parent: one of the
+    children's classes); ``is_related`` a parent link between them.
+    """
+    if actor is None:
+        return deny("not_member")
+    if actor in STAFF_ROLES:
+        return allow()
+    if is_related:
+        return allow("family")
+    if target in (OrgRole.teacher,) and teaches_actor_class:
+        return allow("class_teacher")
+    if target in ADMIN_ROLES:
+        return allow("school_admin")
+    if actor is OrgRole.parent and target is OrgRole.parent and same_class:
+        return allow("class_parent")
+    if actor is OrgRole.student and target is OrgRole.student and same_class:
+        return allow("classmate")
+    return deny("not_in_circle")
+
+
+def can_see_phone(actor: OrgRole | None) -> Decision:
+    """Phone numbers in the directory: admins only."""
+    return allow() if actor in ADMIN_ROLES else deny("not_org_admin")
+
+
+def can_change_managed_chat_members(*, is_managed: bool) -> Decision:
+    """Class, parents' and group chats follow the organization: nobody adds,
+    removes or leaves them by hand (change the class instead)."""
+    return deny("managed_chat") if is_managed else allow()

@@ -124,6 +124,9 @@ def chat(
             "last_message": last_message,
             "peer": user_public(peer) if peer is not None else None,
             "is_archived": c.archived_at is not None,
+            "org_id": c.org_id,
+            "class_id": c.class_group_id,
+            "purpose": c.purpose,
         }
     )
     return data | extra

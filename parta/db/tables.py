@@ -104,6 +104,16 @@ class Chat(Base):
     last_message_id: Mapped[int | None] = mapped_column(BigInteger)
     last_activity_at: Mapped[datetime]
     archived_at: Mapped[datetime | None]
+    # Chats an organization keeps in sync with its classes and groups
+    # ("class", "parents", "group"); their members follow the org, not invites.
+    # No foreign key: SQLite cannot add one to an existing table without copying it.
+    org_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    class_group_id: Mapped[int | None] = mapped_column(BigInteger)
+    purpose: Mapped[str | None] = mapped_column(String(16))
+
+    @property
+    def is_managed(self) -> bool:
+        return self.purpose is not None
 
 
 class ChatMember(Base):
@@ -210,4 +220,184 @@ class Event(Base):
     # state, so edits and deletions reach the log without rewriting it.
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime]
+
+
+class Organization(Base):
+    """A school, kindergarten, college, extra-curricular centre or education authority."""
+
+    __tablename__ = "organizations"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    # Education authorities have child organizations: region -> municipality -> school.
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id", ondelete="SET NULL"), index=True)
+    region: Mapped[str] = mapped_column(String(2))  # federal subject code, "01".."95"
+    municipality: Mapped[str] = mapped_column(String(128), default="")
+    full_name: Mapped[str] = mapped_column(String(255))
+    short_name: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(255), default="")
+    inn: Mapped[str | None] = mapped_column(String(12))
+    ogrn: Mapped[str | None] = mapped_column(String(15))
+    logo_file_id: Mapped[int | None] = mapped_column(BigInteger)
+    phone: Mapped[str] = mapped_column(String(20), default="")
+    email: Mapped[str] = mapped_column(String(128), default="")
+    website: Mapped[str] = mapped_column(String(255), default="")
+    verified_at: Mapped[datetime | None]
+    verified_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified_at is not None
+
+
+class Operator(Base):
+    """A regional operator: verifies organizations. Made only by ``parta admin create-operator``."""
+
+    __tablename__ = "operators"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    created_at: Mapped[datetime]
+
+
+class OrgMember(Base):
+    """A person's membership in an organization, with one role.
+
+    A membership added by phone for someone who has no account yet is
+    ``pending``: ``user_id`` is empty and ``phone`` waits for the first sign-in
+    with that number, which activates it.
+    """
+
+    __tablename__ = "org_members"
+    __table_args__ = (
+        UniqueConstraint("org_id", "user_id", name="uq_org_members_org_user"),
+        UniqueConstraint("org_id", "phone", name="uq_org_members_org_phone"),
+        Index("ix_org_members_user", "user_id"),
+        Index("ix_org_members_phone", "phone"),
+        Index("ix_org_members_class", "class_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    phone: Mapped[str | None] = mapped_column(String(20))  # pending memberships only
+    name: Mapped[str] = mapped_column(String(128), default="")  # as the admin typed it (pending)
+    role: Mapped[str] = mapped_column(String(24))
+    status: Mapped[str] = mapped_column(String(16))  # active | pending
+    class_id: Mapped[int | None] = mapped_column(BigInteger)  # a student's class
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+    joined_at: Mapped[datetime | None]
+
+
+class ClassGroup(Base):
+    """A class ("5А": grade and letter) or a free-form group (a club, a subject)."""
+
+    __tablename__ = "class_groups"
+    __table_args__ = (UniqueConstraint("org_id", "kind", "norm_key", name="uq_class_groups_org_kind_key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # class | group
+    name: Mapped[str] = mapped_column(String(64))
+    # "5|А" for classes, the case-folded name for groups: "5а", "5 А", "5-a" are one class.
+    norm_key: Mapped[str] = mapped_column(String(64))
+    grade: Mapped[int | None] = mapped_column(Integer)
+    letter: Mapped[str | None] = mapped_column(String(8))
+    homeroom_member_id: Mapped[int | None] = mapped_column(BigInteger)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)  # class chat / group chat
+    parents_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+
+
+class ClassGroupMember(Base):
+    """Teachers of a class or group, and the members of a group.
+
+    Students belong to their class through ``OrgMember.class_id`` (one class
+    each); a group's members are rows here.
+    """
+
+    __tablename__ = "class_group_members"
+    __table_args__ = (Index("ix_class_group_members_member", "member_id"),)
+
+    class_id: Mapped[int] = mapped_column(ForeignKey("class_groups.id", ondelete="CASCADE"), primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("org_members.id", ondelete="CASCADE"), primary_key=True)
+    is_teacher: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime]
+
+
+class ParentLink(Base):
+    """A parent and a child in one organization; it puts the parent into the parents' chat."""
+
+    __tablename__ = "parent_links"
+    __table_args__ = (Index("ix_parent_links_child", "child_member_id"),)
+
+    parent_member_id: Mapped[int] = mapped_column(
+        ForeignKey("org_members.id", ondelete="CASCADE"), primary_key=True
+    )
+    child_member_id: Mapped[int] = mapped_column(
+        ForeignKey("org_members.id", ondelete="CASCADE"), primary_key=True
+    )
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    # requested: the parent asked (an admin confirms); active: counts for the parents' chat.
+    status: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+
+
+class OrgInvite(Base):
+    """An invite link into an organization carrying the role (and class) the joiner gets."""
+
+    __tablename__ = "org_invites"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_prefix: Mapped[str] = mapped_column(String(8))
+    role: Mapped[str] = mapped_column(String(24))
+    class_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    usage_limit: Mapped[int | None] = mapped_column(Integer)
+    usage_count: Mapped[int] = mapped_column(Integer, default=0)
+    revoked_at: Mapped[datetime | None]
+
+
+class JoinRequest(Base):
+    """Someone asks to join an organization; an admin approves or declines with a reason."""
+
+    __tablename__ = "join_requests"
+    __table_args__ = (Index("ix_join_requests_org_status", "org_id", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(24))
+    class_id: Mapped[int | None] = mapped_column(BigInteger)
+    message: Mapped[str] = mapped_column(String(512), default="")
+    status: Mapped[str] = mapped_column(String(16))  # pending | approved | declined | cancelled
+    decided_by: Mapped[int | None] = mapped_column(BigInteger)
+    decided_at: Mapped[datetime | None]
+    reason: Mapped[str] = mapped_column(String(512), default="")
+    created_at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    """Who did what to whom, when: every admin action in an organization."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_org_id_id", "org_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    actor_id: Mapped[int | None] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(48))
+    target_user_id: Mapped[int | None] = mapped_column(BigInteger)
+    target_member_id: Mapped[int | None] = mapped_column(BigInteger)
+    class_id: Mapped[int | None] = mapped_column(BigInteger)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime]

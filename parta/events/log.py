@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +60,27 @@ async def append(
     await db.flush()
     db.info[PENDING_KEY].append(event)
     return event
+
+
+async def append_for_users(
+    db: AsyncSession, type: str, user_ids: Iterable[int], payload: dict[str, Any]
+) -> list[Event]:
+    """Append one user-scoped event per user (each sees only their own copy).
+
+    Organization events fan out this way: the log has chat and user scopes
+    only, and an org event concerns a known, bounded set of people (its admins,
+    the member it is about). One flush inserts them all.
+    """
+    wanted = list(dict.fromkeys(user_ids))
+    if not wanted:
+        return []
+    await _lock_log(db)
+    now = utcnow()
+    rows = [Event(type=type, user_id=uid, payload=payload, created_at=now) for uid in wanted]
+    db.add_all(rows)
+    await db.flush()
+    db.info[PENDING_KEY].extend(rows)
+    return rows
 
 
 async def head(db: AsyncSession) -> int:

@@ -1,0 +1,215 @@
+"""Class, parents' and group chats, kept in step with the organization.
+
+Each class has a class chat (its teachers and students) and a parents' chat
+(its teachers and the parents linked to its students); each group has one chat
+(its teachers and members). Nobody edits their membership by hand: every org
+action that can change who belongs calls ``sync_classes`` for the classes it
+touched, which computes who should be in each chat and applies the difference
+with the usual chat events, so open clients update live.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from parta import policy
+from parta.chats import join_chat
+from parta.clock import utcnow
+from parta.db import queries as q
+from parta.db.tables import Chat, ChatMember, ClassGroup, ClassGroupMember, OrgMember, ParentLink
+from parta.events import log as events
+from parta.orgs.core import ACTIVE
+from parta.policy import ChatKind, ChatRole, OrgRole
+from parta.render import user_public
+
+CLASS = "class"
+PARENTS = "parents"
+GROUP = "group"
+TEACHING_ROLES = [r.value for r in policy.STAFF_ROLES]
+
+
+def chat_titles(cls: ClassGroup) -> dict[str, str]:
+    if cls.kind == GROUP:
+        return {GROUP: cls.name}
+    return {CLASS: f"{cls.name} класс", PARENTS: f"{cls.name} — родители"}
+
+
+async def create_chats(db: AsyncSession, cls: ClassGroup, *, created_by: int) -> None:
+    """Make the class's (or group's) chats; members arrive with the next sync."""
+    now = utcnow()
+    for purpose, title in chat_titles(cls).items():
+        chat = Chat(
+            kind=ChatKind.group.value,
+            title=title,
+            created_by=created_by,
+            created_at=now,
+            last_activity_at=now,
+            org_id=cls.org_id,
+            class_group_id=cls.id,
+            purpose=purpose,
+        )
+        db.add(chat)
+        await db.flush()
+        if purpose == PARENTS:
+            cls.parents_chat_id = chat.id
+        else:
+            cls.chat_id = chat.id
+
+
+async def rename_chats(db: AsyncSession, cls: ClassGroup) -> None:
+    """After a class is renamed its chats follow; emits ``chat.updated``."""
+    titles = chat_titles(cls)
+    for purpose, chat_id in (
+        (CLASS if cls.kind != GROUP else GROUP, cls.chat_id),
+        (PARENTS, cls.parents_chat_id),
+    ):
+        chat = await db.get(Chat, chat_id) if chat_id else None
+        if chat is not None and chat.title != titles[purpose]:
+            chat.title = titles[purpose]
+            await events.append(
+                db, "chat.updated", chat_id=chat.id, payload={"chat_id": chat.id, "title": chat.title}
+            )
+
+
+async def _teachers(db: AsyncSession, class_id: int) -> set[int]:
+    rows = await db.execute(
+        select(OrgMember.user_id)
+        .join(ClassGroupMember, ClassGroupMember.member_id == OrgMember.id)
+        .where(
+            ClassGroupMember.class_id == class_id,
+            ClassGroupMember.is_teacher.is_(True),
+            OrgMember.status == ACTIVE,
+            OrgMember.role.in_(TEACHING_ROLES),
+        )
+    )
+    return {uid for uid in rows.scalars() if uid is not None}
+
+
+async def _students(db: AsyncSession, class_id: int) -> set[int]:
+    rows = await db.execute(
+        select(OrgMember.user_id).where(
+            OrgMember.class_id == class_id,
+            OrgMember.status == ACTIVE,
+            OrgMember.role == OrgRole.student.value,
+        )
+    )
+    return {uid for uid in rows.scalars() if uid is not None}
+
+
+async def _parents(db: AsyncSession, class_id: int) -> set[int]:
+    child = aliased(OrgMember)
+    parent = aliased(OrgMember)
+    rows = await db.execute(
+        select(parent.user_id)
+        .select_from(ParentLink)
+        .join(child, child.id == ParentLink.child_member_id)
+        .join(parent, parent.id == ParentLink.parent_member_id)
+        .where(
+            ParentLink.status == ACTIVE,
+            child.class_id == class_id,
+            child.role == OrgRole.student.value,
+            parent.status == ACTIVE,
+        )
+    )
+    return {uid for uid in rows.scalars() if uid is not None}
+
+
+async def _group_members(db: AsyncSession, class_id: int) -> set[int]:
+    rows = await db.execute(
+        select(OrgMember.user_id)
+        .join(ClassGroupMember, ClassGroupMember.member_id == OrgMember.id)
+        .where(
+            ClassGroupMember.class_id == class_id,
+            ClassGroupMember.is_teacher.is_(False),
+            OrgMember.status == ACTIVE,
+        )
+    )
+    return {uid for uid in rows.scalars() if uid is not None}
+
+
+async def desired_members(db: AsyncSession, cls: ClassGroup) -> dict[int, dict[int, ChatRole]]:
+    """Who should be in each of the class's chats, by chat id: teachers are chat admins."""
+    teachers = await _teachers(db, cls.id)
+    if cls.kind == GROUP:
+        others = await _group_members(db, cls.id)
+        wanted = {cls.chat_id: _roles(teachers, others)}
+    else:
+        wanted = {
+            cls.chat_id: _roles(teachers, await _students(db, cls.id)),
+            cls.parents_chat_id: _roles(teachers, await _parents(db, cls.id)),
+        }
+    return {chat_id: members for chat_id, members in wanted.items() if chat_id is not None}
+
+
+def _roles(admins: set[int], members: set[int]) -> dict[int, ChatRole]:
+    return {uid: ChatRole.member for uid in members} | {uid: ChatRole.admin for uid in admins}
+
+
+async def sync_classes(db: AsyncSession, class_ids: Iterable[int]) -> None:
+    """Bring every chat of these classes and groups to its desired membership."""
+    for class_id in sorted(set(class_ids)):
+        cls = await db.get(ClassGroup, class_id)
+        if cls is None:
+            continue
+        for chat_id, wanted in (await desired_members(db, cls)).items():
+            await _apply(db, chat_id, wanted)
+
+
+async def _apply(db: AsyncSession, chat_id: int, wanted: dict[int, ChatRole]) -> None:
+    chat = await db.get(Chat, chat_id)
+    if chat is None or chat.archived_at is not None:
+        return
+    current = {
+        m.user_id: m
+        for m in (await db.execute(select(ChatMember).where(ChatMember.chat_id == chat_id))).scalars()
+    }
+    added = [uid for uid in wanted if uid not in current]
+    removed = [uid for uid in current if uid not in wanted]
+    if added:
+        since = await events.lock_and_head(db)
+        users = await q.users_by_id(db, added)
+        for uid in added:
+            await join_chat(db, chat, users[uid], wanted[uid], since)
+        await db.flush()
+        await events.append(
+            db,
+            "chat.member_added",
+            chat_id=chat.id,
+            payload={"chat_id": chat.id, "users": [user_public(users[uid]) for uid in added]},
+        )
+    for uid in removed:
+        await db.delete(current[uid])
+        await db.flush()
+        payload = {"chat_id": chat.id, "user_id": uid}
+        await events.append(db, "chat.member_removed", chat_id=chat.id, payload=payload)
+        await events.append(db, "chat.removed", user_id=uid, payload=payload)
+    for uid, member in current.items():
+        if uid in wanted and member.role != wanted[uid].value:
+            member.role = wanted[uid].value
+            await events.append(
+                db,
+                "chat.member_updated",
+                chat_id=chat.id,
+                payload={"chat_id": chat.id, "user_id": uid, "role": member.role},
+            )
+
+
+async def classes_of(db: AsyncSession, member: OrgMember) -> set[int]:
+    """Every class and group whose chats may change when this membership changes."""
+    found: set[int] = set()
+    if member.class_id is not None:
+        found.add(member.class_id)
+    rows = await db.execute(select(ClassGroupMember.class_id).where(ClassGroupMember.member_id == member.id))
+    found.update(rows.scalars())
+    child = aliased(OrgMember)
+    children = await db.execute(
+        select(child.class_id)
+        .join(ParentLink, ParentLink.child_member_id == child.id)
+        .where(ParentLink.parent_member_id == member.id)
+    )
+    found.update(c for c in children.scalars() if c is not None)
+    return found
