@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 from parta import clock
 from parta.db.migrate import upgrade
 from tests.client import Api, Factory
+from tests.org_factory import OrgFactory
 
 PG_ADMIN_URL = os.environ.get("PARTA_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -143,3 +144,8 @@ async def api(database_url: str, tmp_path: Path) -> AsyncIterator[Api]:
 @pytest.fixture
 def make(api: Api) -> Factory:
     return Factory(api)
+
+
+@pytest.fixture
+def orgs(api: Api, make: Factory) -> OrgFactory:
+    return OrgFactory(api, make)
