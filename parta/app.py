@@ -11,7 +11,23 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from parta import __version__
-from parta.api import auth, chats, errors, files, invites, me, messages, search, sync, users, ws
+from parta.api import (
+    auth,
+    chats,
+    classes,
+    errors,
+    files,
+    invites,
+    me,
+    messages,
+    org_joining,
+    org_members,
+    orgs,
+    search,
+    sync,
+    users,
+    ws,
+)
 from parta.api.deps import Services
 from parta.codes import make_code_sender
 from parta.config import Settings
@@ -64,7 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.services = services
     app.state.hub = hub
     errors.install(app)
-    for module in (auth, me, users, chats, messages, files, invites, sync, search, ws):
+    routers = (auth, me, users, chats, messages, files, invites, sync, search, ws)
+    for module in (*routers, orgs, org_members, classes, org_joining):
         app.include_router(module.router, prefix=API)
     app.middleware("http")(_body_limit(settings.max_upload_bytes + 1024 * 1024))
 
