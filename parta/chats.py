@@ -16,6 +16,7 @@ from parta.db.engine import transaction
 from parta.db.tables import Chat, ChatMember, Message, User
 from parta.errors import InvalidInput, chat_not_found, denied, user_not_found
 from parta.events import log as events
+from parta.orgs import badges
 from parta.policy import ChatKind, ChatRole
 from parta.render import Json, user_public
 from parta.text import require_printable
@@ -386,7 +387,10 @@ async def direct_peers(db: AsyncSession, actor: User, chats: list[Chat]) -> dict
     return {cid: users[uid] for cid, uid in peer_ids.items() if uid in users}
 
 
-async def list_members(db: AsyncSession, actor: User, chat_id: int) -> list[tuple[User, ChatMember]]:
+async def list_members(
+    db: AsyncSession, actor: User, chat_id: int
+) -> list[tuple[User, ChatMember, str | None]]:
+    """The chat's members, oldest first, each with their badge (``teacher`` or none)."""
     await load_member_chat(db, actor, chat_id)
     rows = await db.execute(
         select(User, ChatMember)
@@ -394,4 +398,5 @@ async def list_members(db: AsyncSession, actor: User, chat_id: int) -> list[tupl
         .where(ChatMember.chat_id == chat_id)
         .order_by(ChatMember.joined_at, User.id)
     )
-    return [(u, m) for u, m in rows]
+    teachers = (await badges.teachers_by_chat(db, [chat_id])).get(chat_id, set())
+    return [(u, m, badges.TEACHER if u.id in teachers else None) for u, m in rows]

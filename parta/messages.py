@@ -20,6 +20,7 @@ from parta.errors import Conflict, ErrorCode, InvalidInput, message_not_found
 from parta.events import log as events
 from parta.policy import ChatKind, ChatRole
 from parta.render import Json
+from parta.orgs import badges
 from parta.render import message as render_message
 from parta.text import require_printable
 
@@ -416,14 +417,18 @@ async def read_by_counts(db: AsyncSession, messages: list[Message]) -> dict[int,
 
 
 async def render_messages(db: AsyncSession, messages: list[Message]) -> dict[int, Json]:
-    """Render messages with their reactions and files, in three queries in all."""
+    """Render messages with their reactions, files and teacher badges, in a few queries in all."""
     reactions = await q.reactions_for(db, [m.id for m in messages])
     files = await q.files_by_id(db, [m.file_id for m in messages])
-    return {
-        m.id: render_message(
+    teachers = await badges.teachers_by_chat(db, [m.chat_id for m in messages])
+    rendered = {}
+    for m in messages:
+        data = render_message(
             m,
             reactions=reactions.get(m.id),
             file=files.get(m.file_id) if m.file_id is not None else None,
         )
-        for m in messages
-    }
+        if m.sender_id in teachers.get(m.chat_id, ()):
+            data["sender_badge"] = badges.TEACHER
+        rendered[m.id] = data
+    return rendered

@@ -159,7 +159,7 @@ async def update_chat(chat_id: int, body: ChatPatch, user: CurrentUser, db: DbSe
 )
 async def list_members(chat_id: int, user: CurrentUser, db: DbSession) -> MemberList:
     rows = await chats.list_members(db, user, chat_id)
-    return MemberList(members=[MemberOut(**user_public(u), role=m.role) for u, m in rows])
+    return MemberList(members=[MemberOut(**user_public(u), role=m.role, badge=b) for u, m, b in rows])
 
 
 @router.post(

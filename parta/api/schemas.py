@@ -52,6 +52,9 @@ class MessageOut(BaseModel):
     reactions: dict[str, list[int]] | None = Field(None, description="emoji -> user ids")
     file: FileInfo | None = None
     read_by: int | None = Field(None, description="own messages: members (not you) who read it")
+    sender_badge: str | None = Field(
+        None, description="`teacher`: the sender teaches at the chat's verified organization"
+    )
 
 
 class ChatOut(BaseModel):
@@ -69,6 +72,9 @@ class ChatOut(BaseModel):
     last_message: MessageOut | None = None
     peer: UserPublic | None = None
     is_archived: bool | None = None
+    org_id: int | None = Field(None, description="the organization whose class or group this chat follows")
+    class_id: int | None = None
+    purpose: str | None = Field(None, description="class | parents | group: members follow the organization")
 
 
 class ChatList(BaseModel):
@@ -78,6 +84,7 @@ class ChatList(BaseModel):
 
 class MemberOut(UserPublic):
     role: str
+    badge: str | None = Field(None, description="`teacher`: teaches at the chat's verified organization")
 
 
 class MemberList(BaseModel):
