@@ -15,6 +15,8 @@ from parta.config import Settings
 app = typer.Typer(help="Parta: open educational messenger.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+admin_app = typer.Typer(help="Administration: operators.", no_args_is_help=True)
+app.add_typer(admin_app, name="admin")
 console = Console()
 
 
@@ -81,3 +83,36 @@ def demo() -> None:
     _upgrade(settings)
     result = asyncio.run(seed(settings))
     console.print(result.summary())
+
+
+@admin_app.command("create-operator")
+def create_operator(phone: str = typer.Argument(..., help="phone number, e.g. +79123456789")) -> None:
+    """Make the person with this phone an operator, who verifies organizations (idempotent)."""
+    from parta.errors import PartaError
+
+    settings = Settings()
+    _upgrade(settings)
+    try:
+        console.print(asyncio.run(_create_operator(settings, phone)))
+    except PartaError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(code=1) from None
+
+
+async def _create_operator(settings: Settings, phone: str) -> str:
+    from parta.db.engine import Database
+    from parta.events.bus import LocalBus
+    from parta.orgs.organizations import create_operator
+
+    database = Database(settings.resolved_database_url, LocalBus())
+    try:
+        async with database.session() as db:
+            result = await create_operator(db, phone)
+    finally:
+        await database.dispose()
+    said = {
+        "created": "New account (names empty until its first sign-in) is now an operator",
+        "promoted": "Existing account is now an operator",
+        "unchanged": "Already an operator, nothing changed",
+    }
+    return f"{said[result.outcome]}: {result.phone} (user id {result.user_id})"

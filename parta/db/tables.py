@@ -365,6 +365,8 @@ class OrgInvite(Base):
     usage_limit: Mapped[int | None] = mapped_column(Integer)
     usage_count: Mapped[int] = mapped_column(Integer, default=0)
     revoked_at: Mapped[datetime | None]
+    # Joining through the link makes a join request for an admin to decide.
+    requires_approval: Mapped[bool] = mapped_column(default=False)
 
 
 class JoinRequest(Base):

@@ -25,15 +25,12 @@ async def teachers_by_chat(db: AsyncSession, chat_ids: Iterable[int]) -> dict[in
     wanted = list(set(chat_ids))
     if not wanted:
         return {}
-    chat_orgs = dict(
-        (
-            await db.execute(
-                select(Chat.id, Chat.org_id)
-                .join(Organization, Organization.id == Chat.org_id)
-                .where(Chat.id.in_(wanted), Organization.verified_at.is_not(None))
-            )
-        ).tuples()
+    rows_by_chat = await db.execute(
+        select(Chat.id, Chat.org_id)
+        .join(Organization, Organization.id == Chat.org_id)
+        .where(Chat.id.in_(wanted), Organization.verified_at.is_not(None))
     )
+    chat_orgs = {chat_id: org_id for chat_id, org_id in rows_by_chat.tuples()}
     if not chat_orgs:
         return {}
     rows = await db.execute(

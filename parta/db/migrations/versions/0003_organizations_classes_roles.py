@@ -151,6 +151,7 @@ def upgrade() -> None:
         sa.Column("usage_limit", sa.Integer(), nullable=True),
         sa.Column("usage_count", sa.Integer(), nullable=False),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("requires_approval", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["org_id"],
             ["organizations.id"],
