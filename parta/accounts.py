@@ -26,6 +26,7 @@ from parta.errors import (
     Unauthenticated,
 )
 from parta.events import log as events
+from parta.orgs.members import activate_pending
 from parta.phones import normalize_phone
 
 log = logging.getLogger("parta.accounts")
@@ -178,6 +179,9 @@ async def sign_in(
         if failure is None and row is not None:
             row.used_at = now
             user, is_new = await _get_or_create_user(db, phone, now)
+            if is_new:
+                # Memberships an admin added by this phone before the account existed.
+                await activate_pending(db, user)
             token, session = _new_session(user, device_name=device_name, ip=ip, now=now)
             db.add(session)
     if failure is not None:

@@ -34,7 +34,7 @@ from parta.clock import utcnow
 from parta.config import Settings
 from parta.db import queries as q
 from parta.db.engine import transaction
-from parta.db.tables import Chat, StoredFile, User
+from parta.db.tables import Chat, Organization, StoredFile, User
 from parta.errors import (
     ErrorCode,
     InvalidInput,
@@ -43,6 +43,7 @@ from parta.errors import (
     PayloadTooLarge,
     UnsupportedMedia,
 )
+from parta.orgs.core import OrgAccess
 from parta.policy import ChatKind, ChatRole
 
 log = logging.getLogger("parta.media")
@@ -454,6 +455,30 @@ async def set_avatar(
     return await accounts.update_profile(db, actor, accounts.ProfileChange(avatar_file_id=row.id))
 
 
+async def set_org_logo(
+    db: AsyncSession, settings: Settings, store: LocalMediaStore, actor: User, org_id: int, upload: Upload
+) -> OrgAccess:
+    """Make an uploaded image the organization's logo (admins), readable by every signed-in user.
+
+    Emits ``org.updated`` (through ``organizations.update_org``). Raises
+    ``org_not_found``, ``forbidden`` (before anything is stored) and the image
+    errors of ``set_avatar``.
+    """
+    from parta.orgs import core, organizations  # they import chats, which media imports too
+
+    async with transaction(db):
+        # Refuse non-admins before their bytes reach the disk.
+        await core.load_org_for_admin(db, actor, org_id)
+    _check_size(settings, upload)
+    await _end_reads(db)
+    stored = await asyncio.to_thread(_store_upload, store, upload, IMAGE_FILE)
+    async with transaction(db):
+        row = _file_row(stored, chat_id=None, uploader_id=actor.id)
+        db.add(row)
+        await db.flush()
+    return await organizations.update_org(db, actor, org_id, {"logo_file_id": row.id})
+
+
 # -- downloads -------------------------------------------------------------------------------------
 
 
@@ -480,6 +505,10 @@ async def _is_user_avatar(db: AsyncSession, file_id: int) -> bool:
     return bool((await db.execute(select(exists().where(User.avatar_file_id == file_id)))).scalar())
 
 
+async def _is_org_logo(db: AsyncSession, file_id: int) -> bool:
+    return bool((await db.execute(select(exists().where(Organization.logo_file_id == file_id)))).scalar())
+
+
 async def readable_file(db: AsyncSession, actor: User, file_id: int) -> StoredFile:
     """The file row if the actor may read it; for anyone else ``file_not_found``."""
     f = await db.get(StoredFile, file_id)
@@ -493,6 +522,7 @@ async def readable_file(db: AsyncSession, actor: User, file_id: int) -> StoredFi
         in_chat=f.chat_id is not None,
         chat_role=role,
         is_user_avatar=f.chat_id is None and await _is_user_avatar(db, f.id),
+        is_org_logo=f.chat_id is None and await _is_org_logo(db, f.id),
         is_uploader=f.uploader_id == actor.id,
     )
     if not decision.allowed:

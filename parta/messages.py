@@ -18,9 +18,9 @@ from parta.db.engine import transaction
 from parta.db.tables import Chat, ChatMember, Message, Reaction, StoredFile, User
 from parta.errors import Conflict, ErrorCode, InvalidInput, message_not_found
 from parta.events import log as events
+from parta.orgs import badges
 from parta.policy import ChatKind, ChatRole
 from parta.render import Json
-from parta.orgs import badges
 from parta.render import message as render_message
 from parta.text import require_printable
 

@@ -151,19 +151,27 @@ def can_join_by_invite(
 
 
 def can_read_file(
-    *, in_chat: bool, chat_role: ChatRole | None, is_user_avatar: bool, is_uploader: bool
+    *,
+    in_chat: bool,
+    chat_role: ChatRole | None,
+    is_user_avatar: bool,
+    is_org_logo: bool = False,
+    is_uploader: bool,
 ) -> Decision:
     """May the actor download a file (or its thumbnail)?
 
     A chat's file is readable by the chat's members, whoever uploaded it: a
     forward gets its own file row in the target chat. A file in no chat is an
     avatar: public inside Parta while it is someone's avatar, otherwise (an
-    avatar since replaced) only its uploader's.
+    avatar since replaced) only its uploader's. An organization's logo is public
+    inside Parta like an avatar.
     """
     if in_chat:
         return can_see_chat(chat_role)
     if is_user_avatar:
         return allow("avatar")
+    if is_org_logo:
+        return allow("org_logo")
     return allow("uploader") if is_uploader else deny("not_shared")
 
 

@@ -446,3 +446,29 @@ async def _cli(api: Api, *args: str) -> Result:
     env = {"PARTA_DATABASE_URL": api.settings.database_url, "PARTA_DATA_DIR": str(api.data_dir)}
     # The command runs its own event loop, so it gets a thread of its own.
     return await asyncio.to_thread(CliRunner().invoke, cli.app, list(args), env=env)
+
+
+async def test_admin_sets_a_logo_everyone_can_see_and_a_teacher_cannot(
+    api: Api, make: Factory, orgs: OrgFactory
+) -> None:
+    from tests.test_access_sweep import PNG
+
+    school = await orgs.school()
+    teacher = await orgs.add(school, "teacher")
+    stranger = await make.user()
+    files = {"file": ("logo.png", PNG, "image/png")}
+    refused = await api.as_(teacher).put(f"/api/v1/orgs/{school.id}/logo", files=files)
+    assert (refused.status_code, error_code(refused)) == (403, "forbidden")
+    hidden = await api.as_(stranger).put(f"/api/v1/orgs/{school.id}/logo", files=files)
+    assert (hidden.status_code, error_code(hidden)) == (404, "org_not_found")
+    since = await api.as_(teacher).last_event_id()
+    response = await api.as_(school.admin).put(f"/api/v1/orgs/{school.id}/logo", files=files)
+    assert response.status_code == 200, response.text
+    logo = response.json()["logo_file_id"]
+    # Public inside Parta, like an avatar: a stranger finding the school sees its logo.
+    assert (await api.as_(stranger).get(f"/api/v1/files/{logo}")).content == PNG
+    assert [
+        e["data"]["org"]["logo_file_id"]
+        for e in await api.as_(teacher).sync(since)
+        if e["type"] == "org.updated"
+    ] == [logo]

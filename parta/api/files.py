@@ -15,9 +15,11 @@ from starlette.types import Message, Receive
 from parta import media
 from parta.api.deps import CurrentUser, DbSession, SettingsDep
 from parta.api.errors import errors
+from parta.api.orgs import OrgOut
 from parta.api.schemas import FileInfo, Me
 from parta.errors import ErrorCode as E
 from parta.errors import InvalidInput
+from parta.orgs.core import org_json
 from parta.render import file_info, user_private
 
 router = APIRouter(tags=["files"])
@@ -126,6 +128,22 @@ async def set_avatar(
     """Set your avatar (multipart field `file`, an image). Every signed-in user can see it."""
     updated = await media.set_avatar(db, settings, store, user, upload)
     return Me(**user_private(updated))
+
+
+@router.put(
+    "/orgs/{org_id}/logo",
+    response_model=OrgOut,
+    response_model_exclude_none=True,
+    responses=errors(E.org_not_found, E.forbidden, *UploadErrors),
+    openapi_extra=UPLOAD_BODY,
+    tags=["organizations"],
+)
+async def set_org_logo(
+    org_id: int, user: CurrentUser, db: DbSession, settings: SettingsDep, store: StoreDep, upload: UploadDep
+) -> OrgOut:
+    """Set the organization's logo (admins; multipart field `file`, an image), public inside Parta."""
+    access = await media.set_org_logo(db, settings, store, user, org_id, upload)
+    return OrgOut(**org_json(access.org, role=access.role))
 
 
 DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {

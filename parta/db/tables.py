@@ -231,7 +231,9 @@ class Organization(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     kind: Mapped[str] = mapped_column(String(24))
     # Education authorities have child organizations: region -> municipality -> school.
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id", ondelete="SET NULL"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="SET NULL"), index=True
+    )
     region: Mapped[str] = mapped_column(String(2))  # federal subject code, "01".."95"
     municipality: Mapped[str] = mapped_column(String(128), default="")
     full_name: Mapped[str] = mapped_column(String(255))
