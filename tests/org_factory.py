@@ -45,6 +45,20 @@ class OrgFactory:
             id=org["id"], admin=admin, admin_member_id=me["member_id"], members={admin.id: me["member_id"]}
         )
 
+    async def operator(self) -> TestUser:
+        """An operator, made the way a server admin does it (``parta admin create-operator``)."""
+        from parta.orgs.organizations import create_operator
+
+        user = await self.make.user("Ольга", "Операторова")
+        async with self.api.app.state.services.database.session() as db:
+            await create_operator(db, user.phone)
+        return user
+
+    async def verify(self, school: School) -> None:
+        operator = await self.operator()
+        response = await self.api.as_(operator).post(f"/api/v1/orgs/{school.id}/verification")
+        assert response.status_code == 200, response.text
+
     async def add(
         self, school: School, role: str, user: TestUser | None = None, *, class_id: int | None = None
     ) -> TestUser:
