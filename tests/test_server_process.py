@@ -110,8 +110,16 @@ def test_demo_seed_is_idempotent_and_usable(database_url: str, tmp_path: Path) -
         assert done.returncode == 0, done.stdout + done.stderr
     assert "+79000000001" in done.stdout
     with server(url, data_dir) as client:
-        headers = _sign_in(client, data_dir, "+79000000002")
+        # A parent of 5A: in the 5A parents' chat, the teacher's messages badged.
+        headers = _sign_in(client, data_dir, "+79000000021")
         chats = client.get("/api/v1/chats", headers=headers).json()["chats"]
-        assert len(chats) == 1 and chats[0]["unread_count"] == 1  # the reply after his own message
+        assert [(c["title"], c["purpose"]) for c in chats] == [("5А — родители", "parents")]
+        assert chats[0]["unread_count"] == 1  # the teacher's answer after his own question
         history = client.get(f"/api/v1/chats/{chats[0]['id']}/messages", headers=headers).json()
-        assert len(history["messages"]) == 3
+        assert [m.get("sender_badge") for m in history["messages"]] == ["teacher", None, "teacher"]
+        [school] = client.get("/api/v1/orgs", headers=headers).json()["orgs"]
+        assert school["is_verified"] and school["my_role"] == "parent"
+        # The teacher of both classes sees all four class chats.
+        headers = _sign_in(client, data_dir, "+79000000004")
+        titles = {c["title"] for c in client.get("/api/v1/chats", headers=headers).json()["chats"]}
+        assert titles == {"5А класс", "5А — родители", "7Б класс", "7Б — родители"}
