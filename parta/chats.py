@@ -284,12 +284,24 @@ class ChatChange:
 
 
 async def update_chat(db: AsyncSession, actor: User, chat_id: int, change: ChatChange) -> Chat:
-    """Rename a chat or change its description or avatar. Emits ``chat.updated``."""
+    """Rename a chat or change its description or avatar. Emits ``chat.updated``.
+
+    Raises ``chat_not_found``, ``forbidden`` (``not_chat_admin``, ``direct_chat``;
+    ``managed_chat``: a new title for a class, parents' or group chat, whose
+    title follows its class), ``invalid_request``.
+    """
     async with transaction(db):
         chat, me = await load_member_chat(db, actor, chat_id, for_update=True)
+        # Resending the current title (a client saving the whole form) is no change.
+        retitled = change.title is not None and " ".join(change.title.split()) != chat.title
+        decision = policy.can_edit_chat(
+            ChatKind(chat.kind), ChatRole(me.role), is_managed_title_change=retitled and chat.is_managed
+        )
         require(
-            policy.can_edit_chat(ChatKind(chat.kind), ChatRole(me.role)),
-            "Изменять чат могут владелец и администраторы.",
+            decision,
+            "Название чата класса или группы меняется вместе с классом."
+            if decision.reason == "managed_chat"
+            else "Изменять чат могут владелец и администраторы.",
         )
         payload: Json = {"chat_id": chat.id}
         if change.title is not None:

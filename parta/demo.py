@@ -18,7 +18,7 @@ from parta.config import Settings
 from parta.db.engine import Database, transaction
 from parta.db.tables import Organization, User
 from parta.events.bus import LocalBus
-from parta.orgs import classes, members, organizations
+from parta.orgs import classes, members, organizations, parent_links
 from parta.policy import OrgKind, OrgRole
 
 SCHOOL = organizations.NewOrg(
@@ -128,7 +128,7 @@ async def _school(db: AsyncSession, settings: Settings) -> None:
         parent = await members.add_member(
             db, admin, org_id, members.NewMember(phone=parent_phone, role=OrgRole.parent)
         )
-        await members.link_parent(
+        await parent_links.link_parent(
             db, admin, org_id, parent_member_id=parent.member.id, child_member_id=child.member.id
         )
     await _conversations(db, settings, made)

@@ -83,11 +83,19 @@ def can_pin(kind: ChatKind, role: ChatRole) -> Decision:
     return deny("not_chat_admin")
 
 
-def can_edit_chat(kind: ChatKind, role: ChatRole) -> Decision:
-    """Title, description and avatar: owners and admins of groups and channels."""
+def can_edit_chat(kind: ChatKind, role: ChatRole, *, is_managed_title_change: bool) -> Decision:
+    """Title, description and avatar: owners and admins of groups and channels.
+
+    A class, parents' or group chat takes its title from its class's name
+    (renaming the class renames the chats), so nobody retitles one by hand
+    (``is_managed_title_change``); its teachers, the chat's admins, still change
+    its description and avatar.
+    """
     if kind is ChatKind.direct:
         return deny("direct_chat")
-    return allow() if role in MANAGERS else deny("not_chat_admin")
+    if role not in MANAGERS:
+        return deny("not_chat_admin")
+    return deny("managed_chat") if is_managed_title_change else allow()
 
 
 def can_add_members(kind: ChatKind, role: ChatRole) -> Decision:
@@ -299,6 +307,27 @@ def can_see_org_member(
     if actor is OrgRole.student and target is OrgRole.student and same_class:
         return allow("classmate")
     return deny("not_in_circle")
+
+
+def can_link_parent(actor: OrgRole | None, *, is_own_link: bool) -> Decision:
+    """Link a parent to a child.
+
+    Admins link anyone, and the link counts at once. Any other adult member
+    may ask to be linked as the parent themself (``request``); the link waits
+    for an admin. Students link nobody, and nobody links someone else as a parent.
+    """
+    managing = can_manage_org(actor)
+    if managing or actor is None or not is_own_link:
+        return managing
+    return deny("student") if actor is OrgRole.student else allow("request")
+
+
+def can_unlink_parent(actor: OrgRole | None, *, is_own_link: bool) -> Decision:
+    """Admins remove any parent link; a parent removes their own (asked for or confirmed)."""
+    managing = can_manage_org(actor)
+    if managing or actor is None or not is_own_link:
+        return managing
+    return allow("own_link")
 
 
 def can_see_phone(actor: OrgRole | None) -> Decision:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
+
 from tests.client import Api, Factory, TestUser, error_code
 from tests.org_factory import OrgFactory, School
 
@@ -199,6 +201,40 @@ async def test_homeroom_teacher_teaches_the_class(api: Api, orgs: OrgFactory) ->
     assert error_code(unknown) == "member_not_found"
 
 
+@pytest.mark.parametrize("role", ["parent", "student"])
+async def test_a_homeroom_teacher_given_a_non_teaching_role_stops_teaching(
+    api: Api, orgs: OrgFactory, role: str
+) -> None:
+    school = await orgs.school()
+    cls = await orgs.klass(school, "9В")
+    group = await orgs.klass(school, "Хор", kind="group")
+    teacher = await orgs.add(school, "teacher")
+    teacher_id = school.member_id(teacher)
+    await orgs.teach(school, group["id"], teacher)
+    await api.as_(school.admin).patch(_class(school, cls["id"]), json={"homeroom_member_id": teacher_id})
+    admin_since = await api.as_(school.admin).last_event_id()
+    teacher_since = await api.as_(teacher).last_event_id()
+
+    changed = await api.as_(school.admin).patch(
+        f"/api/v1/orgs/{school.id}/members/{teacher_id}", json={"role": role}
+    )
+
+    assert changed.status_code == 200 and "is_homeroom" not in changed.json()
+    for klass in (cls, group):
+        shown = (await api.as_(school.admin).get(_class(school, klass["id"]))).json()
+        assert "homeroom_member_id" not in shown and shown["teacher_member_ids"] == []
+    admin_events = await api.as_(school.admin).sync(admin_since)
+    updated = [e["data"] for e in admin_events if e["type"] == "class.updated"]
+    shown_now = [(await api.as_(school.admin).get(_class(school, k["id"]))).json() for k in (cls, group)]
+    assert updated == [{"org_id": school.id, "class": c} for c in shown_now]
+    teacher_events = await api.as_(teacher).sync(teacher_since)
+    assert [e["data"]["class"]["id"] for e in teacher_events if e["type"] == "class.updated"] == [
+        cls["id"],
+        group["id"],
+    ]
+    assert _types(teacher_events).count("chat.removed") == 3  # class, parents' and group chats
+
+
 async def test_rename_renames_the_chats(api: Api, orgs: OrgFactory) -> None:
     school = await orgs.school()
     cls = await orgs.klass(school, "5А")
@@ -258,6 +294,63 @@ async def test_deleted_class_leaves_readable_archived_chats(
     assert error_code(await api.as_(school.admin).delete(_class(school, cls["id"]))) == "class_not_found"
     members = (await api.as_(school.admin).get(f"/api/v1/orgs/{school.id}/members")).json()["members"]
     assert "class_id" not in next(m for m in members if m.get("user_id") == student.id)
+
+
+async def test_removed_student_loses_the_archived_class_chats(api: Api, orgs: OrgFactory) -> None:
+    school, other = await orgs.school(), await orgs.school()
+    cls, elsewhere = await orgs.klass(school, "5А"), await orgs.klass(other, "5А")
+    teacher = await orgs.add(school, "teacher")
+    await orgs.teach(school, cls["id"], teacher)
+    student = await orgs.add(school, "student", class_id=cls["id"])
+    classmate = await orgs.add(school, "student", class_id=cls["id"])
+    await orgs.add(other, "student", student, class_id=elsewhere["id"])
+    for org, klass in ((school, cls), (other, elsewhere)):
+        assert (await api.as_(org.admin).delete(_class(org, klass["id"]))).status_code == 204
+    since = await api.as_(student).last_event_id()
+    teacher_since = await api.as_(teacher).last_event_id()
+
+    url = f"/api/v1/orgs/{school.id}/members/{school.member_id(student)}"
+    assert (await api.as_(school.admin).delete(url)).status_code == 204
+
+    gone = await api.as_(student).get(f"/api/v1/chats/{cls['chat_id']}")
+    assert gone.status_code == 404 and error_code(gone) == "chat_not_found"
+    left = {"chat_id": cls["chat_id"], "user_id": student.id}
+    assert [e["data"] for e in await api.as_(student).sync(since) if e["type"] == "chat.removed"] == [left]
+    teacher_events = await api.as_(teacher).sync(teacher_since)
+    assert [e["data"] for e in teacher_events if e["type"] == "chat.member_removed"] == [left]
+    assert await orgs.chat_member_ids(classmate, cls["chat_id"]) == {teacher.id, classmate.id}
+    # The other school's archived class chat is not this school's to take away.
+    assert (await _chat(api, student, elsewhere["chat_id"]))["is_archived"] is True
+
+
+async def test_class_chat_titles_follow_the_class_not_its_teachers(api: Api, orgs: OrgFactory) -> None:
+    school = await orgs.school()
+    cls = await orgs.klass(school, "5А")
+    teacher = await orgs.add(school, "teacher")
+    await orgs.teach(school, cls["id"], teacher)
+    student = await orgs.add(school, "student", class_id=cls["id"])
+    since = await api.as_(student).last_event_id()
+    url = f"/api/v1/chats/{cls['chat_id']}"
+
+    for chat_id in (cls["chat_id"], cls["parents_chat_id"]):
+        refused = await api.as_(teacher).patch(f"/api/v1/chats/{chat_id}", json={"title": "Лучший класс"})
+        assert (refused.status_code, error_code(refused), _reason(refused)) == (
+            403,
+            "forbidden",
+            "managed_chat",
+        )
+    assert _reason(await api.as_(student).patch(url, json={"description": "Мы"})) == "not_chat_admin"
+    # The teacher, a chat admin, still describes the chat; resending its title renames nothing.
+    body = {"title": " 5А  класс", "description": "Расписание в закрепе"}
+    described = await api.as_(teacher).patch(url, json=body)
+
+    assert described.status_code == 200, described.text
+    chat = await _chat(api, student, cls["chat_id"])
+    assert (chat["title"], chat["description"]) == ("5А класс", "Расписание в закрепе")
+    updates = [e["data"] for e in await api.as_(student).sync(since) if e["type"] == "chat.updated"]
+    assert updates == [
+        {"chat_id": cls["chat_id"], "title": "5А класс", "description": "Расписание в закрепе"}
+    ]
 
 
 async def test_deleting_a_class_revokes_invites_into_it(api: Api, orgs: OrgFactory) -> None:

@@ -609,3 +609,60 @@ async def test_request_list_pages_by_cursor(api: Api, make: Factory, orgs: OrgFa
     assert [r["id"] for r in rest["join_requests"]] == ids[2:] and "next_cursor" not in rest
     declined = (await api.as_(school.admin).get(_requests(school), params={"status": "declined"})).json()
     assert declined["join_requests"] == []
+
+
+# Where a newcomer lands (members.enroll) -------------------------------------------
+
+
+async def test_group_links_make_group_members_and_teachers(api: Api, make: Factory, orgs: OrgFactory) -> None:
+    school = await orgs.school()
+    club = await orgs.klass(school, "Шахматы", kind="group")
+    pupil, coach = await make.user(), await make.user()
+    for user, role in ((pupil, "student"), (coach, "teacher")):
+        token = (await _link(api, school, role=role, class_id=club["id"]))["token"]
+        joined = await _join(api, user, token)
+        assert joined.status_code == 201 and "class_id" not in joined.json()
+        school.members[user.id] = joined.json()["member_id"]
+
+    shown = (await api.as_(school.admin).get(f"{ORGS}/{school.id}/classes/{club['id']}")).json()
+    assert shown["member_ids"] == [school.member_id(pupil)]
+    assert shown["teacher_member_ids"] == [school.member_id(coach)]
+    assert await orgs.chat_member_ids(coach, club["chat_id"]) == {pupil.id, coach.id}
+
+
+async def test_a_request_for_a_class_deleted_since_joins_without_one(
+    api: Api, make: Factory, orgs: OrgFactory
+) -> None:
+    school = await _verified(api, make, orgs)
+    klass = await orgs.klass(school, "4Г")
+    pupil = await make.user()
+    request = (
+        await api.as_(pupil).post(_requests(school), json={"role": "student", "class_id": klass["id"]})
+    ).json()
+    assert (
+        await api.as_(school.admin).delete(f"{ORGS}/{school.id}/classes/{klass['id']}")
+    ).status_code == 204
+    since = await api.as_(pupil).last_event_id()
+
+    approved = await api.as_(school.admin).post(f"{_requests(school)}/{request['id']}/approve")
+
+    assert approved.status_code == 200, approved.text
+    [joined] = _of(await api.as_(pupil).sync(since), "org.joined")
+    assert joined["role"] == "student" and "class_id" not in joined
+    assert klass["chat_id"] not in await _chat_ids(api, pupil)
+
+
+async def test_a_parent_keeps_the_class_of_their_link_while_their_role_stays(
+    api: Api, make: Factory, orgs: OrgFactory
+) -> None:
+    school = await orgs.school()
+    klass = await orgs.klass(school, "3В")
+    parent = await make.user()
+    joined = await _join(
+        api, parent, (await _link(api, school, role="parent", class_id=klass["id"]))["token"]
+    )
+    url = f"{ORGS}/{school.id}/members/{joined.json()['member_id']}"
+
+    same = await api.as_(school.admin).patch(url, json={"role": "parent"})
+    assert same.status_code == 200 and same.json()["class_id"] == klass["id"]
+    assert "class_id" not in (await api.as_(school.admin).patch(url, json={"role": "staff"})).json()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from parta import policy
+from parta.policy import ChatKind, ChatRole
 from parta.policy import OrgRole as R
 
 ADMIN, ADD, TEACHER, STUDENT, PARENT, STAFF = (
@@ -112,3 +113,67 @@ def test_only_operators_verify() -> None:
 def test_managed_chats_refuse_manual_membership() -> None:
     assert policy.can_change_managed_chat_members(is_managed=True).reason == "managed_chat"
     assert policy.can_change_managed_chat_members(is_managed=False).allowed
+
+
+# (actor, is_own_link) -> reason; "ok" links at once, "request" waits for an admin
+LINKING = [
+    (ADMIN, False, "ok"),
+    (ADMIN, True, "ok"),  # an admin who is a parent too links themself at once
+    (ADD, False, "ok"),
+    (PARENT, True, "request"),
+    (TEACHER, True, "request"),  # a teacher can be a parent too
+    (STAFF, True, "request"),
+    (STUDENT, True, "student"),  # children link nobody
+    (PARENT, False, "not_org_admin"),  # nobody links someone else as a parent
+    (TEACHER, False, "not_org_admin"),
+    (STUDENT, False, "not_org_admin"),
+    (None, True, "not_member"),
+    (None, False, "not_member"),
+]
+
+
+@pytest.mark.parametrize(("actor", "is_own", "expected"), LINKING)
+def test_who_may_link_a_parent(actor: R | None, is_own: bool, expected: str) -> None:
+    decision = policy.can_link_parent(actor, is_own_link=is_own)
+    assert decision.reason == expected
+    assert decision.allowed is (expected in ("ok", "request"))
+
+
+@pytest.mark.parametrize(
+    ("actor", "is_own", "expected"),
+    [
+        (ADMIN, False, "ok"),
+        (ADD, False, "ok"),
+        (ADD, True, "ok"),
+        (PARENT, True, "own_link"),  # asked for or confirmed, their own link is theirs to drop
+        (TEACHER, True, "own_link"),
+        (PARENT, False, "not_org_admin"),
+        (TEACHER, False, "not_org_admin"),
+        (STUDENT, False, "not_org_admin"),
+        (None, True, "not_member"),
+    ],
+)
+def test_who_may_unlink_a_parent(actor: R | None, is_own: bool, expected: str) -> None:
+    decision = policy.can_unlink_parent(actor, is_own_link=is_own)
+    assert decision.reason == expected
+    assert decision.allowed is (expected in ("ok", "own_link"))
+
+
+# (kind, role, is_managed_title_change) -> reason
+CHAT_EDITS = [
+    (ChatKind.group, ChatRole.owner, False, "ok"),
+    (ChatKind.group, ChatRole.admin, False, "ok"),  # a teacher: description and avatar of a class chat
+    (ChatKind.channel, ChatRole.admin, False, "ok"),
+    (ChatKind.group, ChatRole.admin, True, "managed_chat"),  # a class chat's title follows the class
+    (ChatKind.group, ChatRole.owner, True, "managed_chat"),
+    (ChatKind.group, ChatRole.member, False, "not_chat_admin"),
+    (ChatKind.group, ChatRole.member, True, "not_chat_admin"),
+    (ChatKind.direct, ChatRole.member, False, "direct_chat"),
+]
+
+
+@pytest.mark.parametrize(("kind", "role", "is_title_change", "expected"), CHAT_EDITS)
+def test_who_may_edit_a_chat(kind: ChatKind, role: ChatRole, is_title_change: bool, expected: str) -> None:
+    decision = policy.can_edit_chat(kind, role, is_managed_title_change=is_title_change)
+    assert decision.reason == expected
+    assert decision.allowed is (expected == "ok")

@@ -46,6 +46,14 @@ async def _class_with_student(
     return klass, teacher, student
 
 
+async def _family(orgs: OrgFactory, school: School) -> tuple[dict[str, Any], TestUser, TestUser, TestUser]:
+    """A class with its teacher, one student and the student's linked parent."""
+    klass, teacher, student = await _class_with_student(orgs, school)
+    parent = await orgs.add(school, "parent")
+    await orgs.link(school, parent, student)
+    return klass, teacher, student, parent
+
+
 async def test_admin_links_a_parent_who_enters_the_parents_chat(
     api: Api, make: Factory, orgs: OrgFactory
 ) -> None:
@@ -231,9 +239,7 @@ async def test_removing_a_parent_or_child_removes_their_links(
     api: Api, make: Factory, orgs: OrgFactory
 ) -> None:
     school = await orgs.school()
-    klass, teacher, student = await _class_with_student(orgs, school)
-    parent = await orgs.add(school, "parent")
-    await orgs.link(school, parent, student)
+    klass, teacher, student, parent = await _family(orgs, school)
     url = f"/api/v1/orgs/{school.id}/members/{school.member_id(parent)}"
 
     assert (await api.as_(school.admin).delete(url)).status_code == 204
@@ -265,3 +271,26 @@ async def test_a_pending_parent_linked_in_advance_joins_the_parents_chat(
     members = (await api.as_(parent).get(f"/api/v1/orgs/{school.id}/members")).json()["members"]
     me = next(m for m in members if m.get("user_id") == parent.id)
     assert me["children"] == [school.member_id(student)]
+
+
+async def test_a_parent_who_leaves_loses_the_archived_parents_chat(
+    api: Api, make: Factory, orgs: OrgFactory
+) -> None:
+    school = await orgs.school()
+    klass, teacher, student, parent = await _family(orgs, school)
+    deleted = await api.as_(school.admin).delete(f"/api/v1/orgs/{school.id}/classes/{klass['id']}")
+    assert deleted.status_code == 204
+    parents_chat = f"/api/v1/chats/{klass['parents_chat_id']}"
+    assert (await api.as_(parent).get(parents_chat)).status_code == 200  # archived, still readable
+    since = await api.as_(parent).last_event_id()
+    teacher_since = await api.as_(teacher).last_event_id()
+
+    assert (await api.as_(parent).post(f"/api/v1/orgs/{school.id}/leave")).status_code == 204
+
+    assert error_code(await api.as_(parent).get(parents_chat)) == "chat_not_found"
+    left = {"chat_id": klass["parents_chat_id"], "user_id": parent.id}
+    assert _of_type(await api.as_(parent).sync(since), "chat.removed") == [left]
+    assert _of_type(await api.as_(teacher).sync(teacher_since), "chat.member_removed") == [left]
+    assert await orgs.chat_member_ids(teacher, klass["parents_chat_id"]) == {teacher.id}
+    # Those who stay keep the history.
+    assert (await api.as_(student).get(f"/api/v1/chats/{klass['chat_id']}")).status_code == 200

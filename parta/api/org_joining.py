@@ -15,7 +15,7 @@ from parta.api.schemas import UserPublic
 from parta.db.tables import Organization
 from parta.errors import ErrorCode as E
 from parta.invites import MAX_EXPIRY, MIN_EXPIRY
-from parta.orgs import joining
+from parta.orgs import join_requests, joining
 from parta.orgs.core import org_json
 from parta.policy import OrgRole
 from parta.render import Json
@@ -125,7 +125,7 @@ class JoinRequestIn(BaseModel):
 
     role: OrgRole
     class_id: BodyId | None = None
-    message: Annotated[str, Field(max_length=joining.MAX_MESSAGE_LENGTH)] = ""
+    message: Annotated[str, Field(max_length=join_requests.MAX_MESSAGE_LENGTH)] = ""
 
 
 class JoinRequestList(BaseModel):
@@ -143,7 +143,7 @@ class ApprovalIn(BaseModel):
 class DeclineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: Annotated[str, Field(min_length=1, max_length=joining.MAX_MESSAGE_LENGTH)]
+    reason: Annotated[str, Field(min_length=1, max_length=join_requests.MAX_MESSAGE_LENGTH)]
 
 
 def _org_card(org: Organization) -> OrgCard:
@@ -275,7 +275,7 @@ async def join_by_org_invite(
     joined = await joining.join_by_invite(db, user, token)
     if joined.request is not None:
         response.status_code = 202
-        return JoinRequestWrapped(join_request=_request_out(joining.request_json(joined.request, user)))
+        return JoinRequestWrapped(join_request=_request_out(join_requests.request_json(joined.request, user)))
     member = joined.member
     assert member is not None
     response.status_code = 201 if joined.is_new else 200
@@ -302,9 +302,9 @@ async def create_join_request(
 
     One pending request per organization; admins approve or decline it.
     """
-    new = joining.NewJoinRequest(role=body.role.value, class_id=body.class_id, message=body.message)
-    request = await joining.create_join_request(db, user, org_id, new)
-    return _request_out(joining.request_json(request, user))
+    new = join_requests.NewJoinRequest(role=body.role.value, class_id=body.class_id, message=body.message)
+    request = await join_requests.create_join_request(db, user, org_id, new)
+    return _request_out(join_requests.request_json(request, user))
 
 
 @router.get(
@@ -322,10 +322,10 @@ async def list_join_requests(
     limit: Annotated[int, Query(ge=1, le=200)] = 100,
 ) -> JoinRequestList:
     """The organization's join requests, oldest first (admins); with the requester's phone."""
-    page = await joining.list_join_requests(db, user, org_id, status=status, cursor=cursor, limit=limit)
+    page = await join_requests.list_join_requests(db, user, org_id, status=status, cursor=cursor, limit=limit)
     return JoinRequestList(
         join_requests=[
-            _request_out(joining.request_json(r, page.users.get(r.user_id), with_phone=True))
+            _request_out(join_requests.request_json(r, page.users.get(r.user_id), with_phone=True))
             for r in page.requests
         ],
         next_cursor=page.next_cursor,
@@ -350,9 +350,9 @@ async def approve_join_request(
     `role` and `class_id` replace what was asked for; `member_id` is the new membership.
     """
     body = body or ApprovalIn()
-    approval = joining.Approval(role=body.role.value if body.role else None, class_id=body.class_id)
-    decided = await joining.approve_join_request(db, user, org_id, request_id, approval)
-    data = joining.request_json(decided.request, decided.user, with_phone=True)
+    approval = join_requests.Approval(role=body.role.value if body.role else None, class_id=body.class_id)
+    decided = await join_requests.approve_join_request(db, user, org_id, request_id, approval)
+    data = join_requests.request_json(decided.request, decided.user, with_phone=True)
     return _request_out(data | {"member_id": decided.member.id if decided.member else None})
 
 
@@ -366,8 +366,8 @@ async def decline_join_request(
     org_id: Id, request_id: Id, body: DeclineIn, user: CurrentUser, db: DbSession
 ) -> JoinRequestOut:
     """Decline a pending request with a reason the requester reads (admins)."""
-    decided = await joining.decline_join_request(db, user, org_id, request_id, body.reason)
-    return _request_out(joining.request_json(decided.request, decided.user, with_phone=True))
+    decided = await join_requests.decline_join_request(db, user, org_id, request_id, body.reason)
+    return _request_out(join_requests.request_json(decided.request, decided.user, with_phone=True))
 
 
 @router.get(
@@ -378,12 +378,10 @@ async def decline_join_request(
 )
 async def my_join_requests(user: CurrentUser, db: DbSession) -> JoinRequestList:
     """Your own join requests, newest first, with each organization's public card."""
-    rows = await joining.my_join_requests(db, user)
+    rows = await join_requests.my_join_requests(db, user)
+    shown = [(join_requests.request_json(r.request, None), r.org) for r in rows]
     return JoinRequestList(
-        join_requests=[
-            _request_out(joining.request_json(r.request, None)).model_copy(update={"org": _org_card(r.org)})
-            for r in rows
-        ]
+        join_requests=[_request_out(data).model_copy(update={"org": _org_card(org)}) for data, org in shown]
     )
 
 
@@ -394,5 +392,5 @@ async def my_join_requests(user: CurrentUser, db: DbSession) -> JoinRequestList:
 )
 async def cancel_join_request(request_id: Id, user: CurrentUser, db: DbSession) -> Response:
     """Withdraw your pending join request; repeating it is harmless."""
-    await joining.cancel_join_request(db, user, request_id)
+    await join_requests.cancel_join_request(db, user, request_id)
     return Response(status_code=204)

@@ -11,7 +11,7 @@ from parta.api.deps import CurrentUser, DbSession, SettingsDep
 from parta.api.errors import errors
 from parta.db.tables import ParentLink
 from parta.errors import ErrorCode as E
-from parta.orgs import members
+from parta.orgs import directory, members, parent_links
 from parta.policy import OrgRole
 
 router = APIRouter(prefix="/orgs/{org_id}", tags=["org members"])
@@ -80,7 +80,7 @@ class LinkList(BaseModel):
 
 
 def _link(link: ParentLink) -> LinkOut:
-    return LinkOut(**members.link_json(link))
+    return LinkOut(**parent_links.link_json(link))
 
 
 @router.get(
@@ -96,7 +96,7 @@ async def list_members(
     role: OrgRole | None = None,
     class_id: Annotated[int | None, Query(ge=1, le=2**62, description="a class or group")] = None,
     cursor: Annotated[int | None, Query(ge=0, le=2**62, description="`next_cursor` of the last page")] = None,
-    limit: Annotated[int, Query(ge=1, le=members.MAX_PAGE)] = 100,
+    limit: Annotated[int, Query(ge=1, le=directory.MAX_PAGE)] = 100,
 ) -> MemberList:
     """The organization's directory, as the caller may see it.
 
@@ -106,10 +106,10 @@ async def list_members(
     classmates, their teachers and the admins. `class_id` narrows to a class's
     students, teachers and linked parents (or a group's teachers and members).
     """
-    query = members.DirectoryQuery(role=role, class_id=class_id, cursor=cursor, limit=limit)
-    page = await members.list_members(db, user, org_id, query)
+    query = directory.DirectoryQuery(role=role, class_id=class_id, cursor=cursor, limit=limit)
+    page = await directory.list_members(db, user, org_id, query)
     return MemberList(
-        members=[MemberOut(**members.member_json(v, with_phone=page.with_phones)) for v in page.members],
+        members=[MemberOut(**directory.member_json(v, with_phone=page.with_phones)) for v in page.members],
         next_cursor=page.next_cursor,
     )
 
@@ -132,7 +132,7 @@ async def add_member(
     """
     new = members.NewMember(phone=body.phone, role=body.role, class_id=body.class_id, name=body.name)
     view = await members.add_member(db, user, org_id, new, region=settings.default_region)
-    return MemberOut(**members.member_json(view, with_phone=True))
+    return MemberOut(**directory.member_json(view, with_phone=True))
 
 
 @router.patch(
@@ -154,7 +154,7 @@ async def update_member(
         clear_class="class_id" in body.model_fields_set and body.class_id is None,
     )
     view = await members.update_member(db, user, org_id, member_id, change)
-    return MemberOut(**members.member_json(view, with_phone=True))
+    return MemberOut(**directory.member_json(view, with_phone=True))
 
 
 @router.delete(
@@ -185,7 +185,7 @@ async def link_parent(org_id: OrgId, body: LinkIn, user: CurrentUser, db: DbSess
     """Link a parent to a student: by an admin (`active` at once) or by the parent
     themself (`requested`, an admin confirms). An active link puts the parent into
     the parents' chat of the child's class."""
-    link = await members.link_parent(
+    link = await parent_links.link_parent(
         db, user, org_id, parent_member_id=body.parent_member_id, child_member_id=body.child_member_id
     )
     return _link(link)
@@ -198,7 +198,7 @@ async def link_parent(org_id: OrgId, body: LinkIn, user: CurrentUser, db: DbSess
 )
 async def confirm_parent_link(org_id: OrgId, body: LinkIn, user: CurrentUser, db: DbSession) -> LinkOut:
     """Confirm a link a parent asked for (admins); repeating it is harmless."""
-    link = await members.confirm_parent_link(
+    link = await parent_links.confirm_parent_link(
         db, user, org_id, parent_member_id=body.parent_member_id, child_member_id=body.child_member_id
     )
     return _link(link)
@@ -213,7 +213,7 @@ async def unlink_parent(
     org_id: OrgId, parent_member_id: QueryId, child_member_id: QueryId, user: CurrentUser, db: DbSession
 ) -> Response:
     """Remove a parent link (admins, or the parent themself); the parent leaves the parents' chat."""
-    await members.unlink_parent(
+    await parent_links.unlink_parent(
         db, user, org_id, parent_member_id=parent_member_id, child_member_id=child_member_id
     )
     return Response(status_code=204)
@@ -224,5 +224,5 @@ async def list_parent_links(
     org_id: OrgId, user: CurrentUser, db: DbSession, status: LinkStatus | None = None
 ) -> LinkList:
     """Parent links: admins see all, anyone else the links where they are the parent."""
-    links = await members.list_parent_links(db, user, org_id, status=status)
+    links = await parent_links.list_parent_links(db, user, org_id, status=status)
     return LinkList(links=[_link(link) for link in links])

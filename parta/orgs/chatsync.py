@@ -182,11 +182,7 @@ async def _apply(db: AsyncSession, chat_id: int, wanted: dict[int, ChatRole]) ->
             payload={"chat_id": chat.id, "users": [user_public(users[uid]) for uid in added]},
         )
     for uid in removed:
-        await db.delete(current[uid])
-        await db.flush()
-        payload = {"chat_id": chat.id, "user_id": uid}
-        await events.append(db, "chat.member_removed", chat_id=chat.id, payload=payload)
-        await events.append(db, "chat.removed", user_id=uid, payload=payload)
+        await _remove(db, current[uid])
     for uid, member in current.items():
         if uid in wanted and member.role != wanted[uid].value:
             member.role = wanted[uid].value
@@ -196,6 +192,33 @@ async def _apply(db: AsyncSession, chat_id: int, wanted: dict[int, ChatRole]) ->
                 chat_id=chat.id,
                 payload={"chat_id": chat.id, "user_id": uid, "role": member.role},
             )
+
+
+async def _remove(db: AsyncSession, member: ChatMember) -> None:
+    """Take someone out of a chat: the chat hears ``chat.member_removed``, they ``chat.removed``."""
+    chat_id, user_id = member.chat_id, member.user_id
+    await db.delete(member)
+    await db.flush()
+    payload = {"chat_id": chat_id, "user_id": user_id}
+    await events.append(db, "chat.member_removed", chat_id=chat_id, payload=payload)
+    await events.append(db, "chat.removed", user_id=user_id, payload=payload)
+
+
+async def leave_archived_chats(db: AsyncSession, org_id: int, user_id: int) -> None:
+    """Take someone who left the organization out of its archived chats too.
+
+    ``sync_classes`` leaves archived chats (of deleted classes) alone, so their
+    members keep reading the history; but a child removed from a school must
+    not keep reading its old class chats.
+    """
+    rows = await db.execute(
+        select(ChatMember)
+        .join(Chat, Chat.id == ChatMember.chat_id)
+        .where(Chat.org_id == org_id, Chat.archived_at.is_not(None), ChatMember.user_id == user_id)
+        .order_by(ChatMember.chat_id)
+    )
+    for member in rows.scalars().all():
+        await _remove(db, member)
 
 
 async def classes_of(db: AsyncSession, member: OrgMember) -> set[int]:

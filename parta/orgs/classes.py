@@ -156,7 +156,7 @@ def _require_teaching(member: OrgMember, field: str) -> None:
         )
 
 
-async def _announce(
+async def announce(
     db: AsyncSession, cls: ClassGroup, type: str, concerned: Iterable[int | None] = ()
 ) -> Json:
     """``type`` to the admins (the full class) and to the people it concerns (the public part)."""
@@ -198,7 +198,7 @@ async def create_class_group(db: AsyncSession, actor: User, org_id: int, kind: s
         await core.audit(
             db, access, "class.created", class_id=cls.id, details={"kind": cls.kind, "name": cls.name}
         )
-        return await _announce(db, cls, "class.created")
+        return await announce(db, cls, "class.created")
 
 
 async def list_classes(db: AsyncSession, actor: User, org_id: int) -> list[Json]:
@@ -243,7 +243,7 @@ async def update_class(
         if not details:
             return await _admin_json(db, cls)
         await core.audit(db, access, "class.updated", class_id=cls.id, details=details)
-        return await _announce(db, cls, "class.updated", concerned)
+        return await announce(db, cls, "class.updated", concerned)
 
 
 async def _rename(db: AsyncSession, cls: ClassGroup, name: str) -> Json:
@@ -434,4 +434,4 @@ async def _changed(
     """After a change of who teaches or belongs: sync the chats, audit, announce."""
     await chatsync.sync_classes(db, [cls.id])
     await core.audit(db, access, action, member=member, class_id=cls.id)
-    return await _announce(db, cls, "class.updated", [member.user_id])
+    return await announce(db, cls, "class.updated", [member.user_id])
