@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parta import tokens
+from parta import policy, tokens
 from parta.clock import utcnow
 from parta.codes import CodeSender
 from parta.config import Settings
@@ -24,6 +24,7 @@ from parta.errors import (
     RateLimited,
     ServiceUnavailable,
     Unauthenticated,
+    denied,
 )
 from parta.events import log as events
 from parta.orgs.members import activate_pending
@@ -316,6 +317,8 @@ async def update_profile(db: AsyncSession, user: User, change: ProfileChange) ->
             user.first_name = _clean_name(change.first_name, "first_name")
         if change.last_name is not None:
             user.last_name = _clean_name(change.last_name, "last_name")
+        if change.clear_birth_date or change.birth_date is not None:
+            _require_birth_date_change(user, now.date())
         if change.clear_birth_date:
             user.birth_date = None
         elif change.birth_date is not None:
@@ -329,10 +332,11 @@ async def update_profile(db: AsyncSession, user: User, change: ProfileChange) ->
 
 
 async def _announce_user(db: AsyncSession, user: User) -> None:
-    from parta.render import user_public
+    from parta.render import user_card, user_public
 
+    await events.append(db, "user.updated", user_id=user.id, payload={"user": user_card(user)})
+    # Chat copies reach everyone in the chat: a child in safe mode is masked there.
     payload = {"user": user_public(user)}
-    await events.append(db, "user.updated", user_id=user.id, payload=payload)
     chat_ids = (await db.execute(select(ChatMember.chat_id).where(ChatMember.user_id == user.id))).scalars()
     for chat_id in chat_ids:
         await events.append(db, "user.updated", chat_id=chat_id, payload=payload)
@@ -348,6 +352,14 @@ def _clean_name(value: str, field: str) -> str:
     if len(cleaned) > 64:
         raise InvalidInput("Не длиннее 64 символов.", field=field)
     return cleaned
+
+
+def _require_birth_date_change(user: User, today: date) -> None:
+    from parta import safety
+
+    decision = policy.can_change_birth_date(is_under_age=safety.is_under_age(user, today))
+    if not decision.allowed:
+        raise denied(decision.reason, "Дату рождения ребёнка младше 14 лет меняют родитель или школа.")
 
 
 def _check_birth_date(value: date, today: date) -> date:

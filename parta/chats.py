@@ -9,7 +9,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parta import policy
+from parta import policy, safety
 from parta.clock import utcnow
 from parta.db import queries as q
 from parta.db.engine import transaction
@@ -79,7 +79,8 @@ async def _contactable_users(db: AsyncSession, actor: User, user_ids: list[int])
     found = await q.users_by_id(db, wanted)
     for uid in wanted:
         user = found.get(uid)
-        if user is None or not policy.can_contact(actor_id=actor.id, target_id=uid):
+        reach = await safety.reach(db, actor.id, user)
+        if user is None or not policy.can_contact(actor_id=actor.id, target_id=uid, reach=reach):
             raise user_not_found()
     return [found[uid] for uid in wanted]
 
@@ -162,7 +163,8 @@ async def get_or_create_direct(db: AsyncSession, actor: User, user_id: int) -> t
     try:
         async with transaction(db):
             peer = await db.get(User, user_id)
-            if peer is None or not policy.can_contact(actor_id=actor.id, target_id=user_id):
+            reach = await safety.reach(db, actor.id, peer)
+            if peer is None or not policy.can_contact(actor_id=actor.id, target_id=user_id, reach=reach):
                 raise user_not_found()
             now = utcnow()
             chat = Chat(
@@ -388,7 +390,7 @@ async def unread_counts(db: AsyncSession, actor: User, chat_ids: list[int]) -> d
     return {chat_id: int(n) for chat_id, n in rows}
 
 
-async def direct_peers(db: AsyncSession, actor: User, chats: list[Chat]) -> dict[int, User]:
+async def direct_peers(db: AsyncSession, actor: User, chats: list[Chat]) -> dict[int, Json]:
     """For direct chats, the other person, by chat id."""
     peer_ids: dict[int, int] = {}
     for chat in chats:
@@ -396,13 +398,16 @@ async def direct_peers(db: AsyncSession, actor: User, chats: list[Chat]) -> dict
             low, high = (int(x) for x in chat.direct_key.split(":"))
             peer_ids[chat.id] = high if low == actor.id else low
     users = await q.users_by_id(db, peer_ids.values())
-    return {cid: users[uid] for cid, uid in peer_ids.items() if uid in users}
+    return {
+        cid: await safety.card_for(db, actor, users[uid]) for cid, uid in peer_ids.items() if uid in users
+    }
 
 
 async def list_members(
     db: AsyncSession, actor: User, chat_id: int
-) -> list[tuple[User, ChatMember, str | None]]:
-    """The chat's members, oldest first, each with their badge (``teacher`` or none)."""
+) -> list[tuple[Json, ChatMember, str | None]]:
+    """The chat's members, oldest first, each as the actor may see them (a child in
+    safe mode is masked outside their circle), with their badge (``teacher`` or none)."""
     await load_member_chat(db, actor, chat_id)
     rows = await db.execute(
         select(User, ChatMember)
@@ -411,4 +416,7 @@ async def list_members(
         .order_by(ChatMember.joined_at, User.id)
     )
     teachers = (await badges.teachers_by_chat(db, [chat_id])).get(chat_id, set())
-    return [(u, m, badges.TEACHER if u.id in teachers else None) for u, m in rows]
+    return [
+        (await safety.card_for(db, actor, u), m, badges.TEACHER if u.id in teachers else None)
+        for u, m in rows.tuples()
+    ]

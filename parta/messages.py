@@ -9,7 +9,7 @@ from sqlalchemy import and_, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parta import policy, search
+from parta import policy, safety, search
 from parta.chats import load_member_chat, require, require_can_chat
 from parta.clock import utcnow
 from parta.config import Settings
@@ -117,6 +117,8 @@ async def _insert_message(
         policy.can_post(ChatKind(chat.kind), ChatRole(me.role), is_archived=chat.archived_at is not None),
         "В этом чате писать могут только администраторы.",
     )
+    if chat.direct_key is not None:
+        await _require_direct_reach(db, actor, chat)
     now = utcnow()
     msg = Message(chat_id=chat.id, sender_id=actor.id, client_msg_id=client_msg_id, text=text, created_at=now)
     if new.forward is not None:
@@ -129,7 +131,7 @@ async def _insert_message(
         if await q.message_in_chat(db, chat.id, new.reply_to) is None:
             raise message_not_found()
         msg.reply_to_id = new.reply_to
-    msg.mention_ids = await _valid_mentions(db, chat.id, new.mention_ids) or None
+    msg.mention_ids = await _valid_mentions(db, actor, chat.id, new.mention_ids) or None
     db.add(msg)
     await db.flush()
     chat.last_message_id = msg.id
@@ -149,7 +151,11 @@ async def _fill_forward(
     if original is None or original.deleted_at is not None:
         raise message_not_found()
     msg.text = original.text
-    msg.forward_from_user_id = original.forward_from_user_id or original.sender_id
+    author_id = original.forward_from_user_id or original.sender_id
+    author = await db.get(User, author_id) if author_id is not None else None
+    # A child's identity does not travel with a forward: the copy says only
+    # "forwarded", wherever it goes.
+    msg.forward_from_user_id = None if author is not None and safety.is_protected(author) else author_id
     msg.forward_from_chat_id = original.forward_from_chat_id or original.chat_id
     if original.file_id is not None:
         msg.file_id = await _copy_file_to_chat(db, original.file_id, chat)
@@ -189,7 +195,17 @@ async def _attachable_file(db: AsyncSession, chat: Chat, file_id: int | None) ->
     return f.id
 
 
-async def _valid_mentions(db: AsyncSession, chat_id: int, mention_ids: list[int]) -> list[int]:
+async def _require_direct_reach(db: AsyncSession, actor: User, chat: Chat) -> None:
+    """A block, or a child's contact removed by a parent, stops new direct messages."""
+    low, high = (int(x) for x in (chat.direct_key or "0:0").split(":"))
+    peer = await db.get(User, high if low == actor.id else low)
+    require(
+        policy.can_post_to_direct(await safety.reach(db, actor.id, peer)),
+        "Этому пользователю нельзя написать.",
+    )
+
+
+async def _valid_mentions(db: AsyncSession, actor: User, chat_id: int, mention_ids: list[int]) -> list[int]:
     if len(mention_ids) > MAX_MENTIONS:
         raise InvalidInput(f"Не больше {MAX_MENTIONS} упоминаний.", field="mention_ids")
     if not mention_ids:
@@ -197,8 +213,15 @@ async def _valid_mentions(db: AsyncSession, chat_id: int, mention_ids: list[int]
     wanted = list(dict.fromkeys(mention_ids))
     members = set(await q.member_ids(db, chat_id))
     # Mentions of people outside the chat are dropped, not errors: names in
-    # text can go stale while a message is being typed.
-    return [uid for uid in wanted if uid in members]
+    # text can go stale while a message is being typed. A child in safe mode
+    # is mentioned only by their circle; others' mentions drop the same way.
+    users = await q.users_by_id(db, [uid for uid in wanted if uid in members])
+    kept = []
+    for uid, user in users.items():
+        reach = await safety.reach(db, actor.id, user)
+        if uid == actor.id or policy.can_contact(actor_id=actor.id, target_id=uid, reach=reach):
+            kept.append(uid)
+    return [uid for uid in wanted if uid in kept]
 
 
 async def _load_message(

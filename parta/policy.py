@@ -183,14 +183,85 @@ def can_read_file(
     return allow("uploader") if is_uploader else deny("not_shared")
 
 
-def can_contact(*, actor_id: int, target_id: int) -> Decision:
-    """May the actor start a direct chat with, or add, the target?
+# Safe mode and blocks ---------------------------------------------------------
 
-    Everyone may for now; safe mode for children (a later issue) narrows this
-    here and nowhere else.
+
+@dataclass(frozen=True)
+class Reach:
+    """Facts about one person reaching another (gathered by ``parta.safety.reach``)."""
+
+    is_protected: bool  # the target is a child in safe mode
+    in_circle: bool  # the actor is in the target's circle (school staff, classmates, parents, approved)
+    is_blocked: bool  # either of the two blocked the other
+
+
+def can_contact(*, actor_id: int, target_id: int, reach: Reach) -> Decision:
+    """May the actor find (by phone), start a direct chat with, add, mention or call the target?
+
+    A block stops everything, both ways. A child in safe mode is reachable only
+    by their circle. Callers answer a denial exactly as "no such user", so a
+    stranger cannot learn that a number belongs to a child, or that they were blocked.
     """
     if actor_id == target_id:
         return deny("self")
+    if reach.is_blocked:
+        return deny("blocked")
+    if reach.is_protected and not reach.in_circle:
+        return deny("safe_mode")
+    return allow()
+
+
+def can_call(*, actor_id: int, target_id: int, reach: Reach) -> Decision:
+    """Calls (a later issue) follow exactly the contact rule."""
+    return can_contact(actor_id=actor_id, target_id=target_id, reach=reach)
+
+
+def can_see_identity(*, is_self: bool, reach: Reach) -> Decision:
+    """Name and avatar of a child in safe mode: only for the child's circle.
+
+    Anyone else who shares a chat with the child (a club chat joined by link)
+    sees only "a student of <school>".
+    """
+    if is_self or not reach.is_protected or reach.in_circle:
+        return allow()
+    return deny("safe_mode")
+
+
+def can_post_to_direct(reach: Reach) -> Decision:
+    """In an existing direct chat: a block, or a child's parent removing the
+    contact, stops new messages (the history stays)."""
+    if reach.is_blocked:
+        return deny("blocked")
+    if reach.is_protected and not reach.in_circle:
+        return deny("safe_mode")
+    return allow()
+
+
+def can_change_birth_date(*, is_under_age: bool) -> Decision:
+    """A child under 14 cannot age themselves out of safe mode; a parent or the school can."""
+    return deny("safe_mode_locked") if is_under_age else allow()
+
+
+class Relation(StrEnum):
+    """How the actor relates to the child whose safe mode is being changed."""
+
+    self = "self"
+    parent = "parent"
+    school = "school"  # an admin of an organization where the child studies
+    other = "other"
+
+
+def can_set_safe_mode(relation: Relation, *, enable: bool, is_under_age: bool) -> Decision:
+    """Turning safe mode on: the child, a parent or the school. Off: only a parent or
+    the school, and never for a child under 14 (who is in safe mode by age)."""
+    if relation is Relation.other:
+        return deny("not_parent")
+    if enable:
+        return allow()
+    if relation is Relation.self:
+        return deny("child_cannot_disable")
+    if is_under_age:
+        return deny("under_age")
     return allow()
 
 

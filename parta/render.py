@@ -21,8 +21,8 @@ def _compact(data: Json) -> Json:
     return {k: v for k, v in data.items() if v not in (None, False, [], {}, "")}
 
 
-def user_public(user: User) -> Json:
-    """What other people see of a user: never the phone number."""
+def user_card(user: User) -> Json:
+    """A user's name and avatar (never the phone number), for viewers who may see them."""
     return _compact(
         {
             "id": user.id,
@@ -31,6 +31,27 @@ def user_public(user: User) -> Json:
             "avatar_file_id": user.avatar_file_id,
         }
     )
+
+
+def _display_name(card: Json) -> str:
+    return f"{card.get('first_name', '')} {card.get('last_name', '')}".strip()
+
+
+def user_public(user: User) -> Json:
+    """A user as anyone may see them: in events shared by a whole chat, in previews.
+
+    A child in safe mode is masked here ("a student", no name, no avatar): such
+    payloads reach people outside the child's circle. Viewers in the circle get
+    the full card through per-viewer routes (``users.card_for``).
+    """
+    from parta.safety import is_protected
+
+    if is_protected(user):
+        return {"id": user.id, "first_name": MASKED_NAME, "is_masked": True}
+    return user_card(user)
+
+
+MASKED_NAME = "Ученик"
 
 
 def user_private(user: User) -> Json:
@@ -87,6 +108,7 @@ def message(
             "is_edited": msg.edited_at is not None,
             "reply_to": msg.reply_to_id,
             "forward_from_user_id": msg.forward_from_user_id,
+            "is_forwarded": msg.forward_from_chat_id is not None,
             "mention_ids": msg.mention_ids,
             "is_pinned": msg.pinned_at is not None,
             "reactions": reactions,
@@ -104,12 +126,12 @@ def chat(
     member_count: int,
     last_message: Json | None = None,
     unread_count: int = 0,
-    peer: User | None = None,
+    peer: Json | None = None,
 ) -> Json:
     data: Json = {
         "id": c.id,
         "kind": c.kind,
-        "title": c.title if c.kind != "direct" or peer is None else peer.display_name,
+        "title": c.title if c.kind != "direct" or peer is None else _display_name(peer),
         "role": member.role,
         "member_count": member_count,
         "unread_count": unread_count,
@@ -122,7 +144,7 @@ def chat(
             "description": c.description,
             "avatar_file_id": c.avatar_file_id,
             "last_message": last_message,
-            "peer": user_public(peer) if peer is not None else None,
+            "peer": peer,
             "is_archived": c.archived_at is not None,
             "org_id": c.org_id,
             "class_id": c.class_group_id,

@@ -6,26 +6,31 @@ from sqlalchemy import and_, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from parta import policy
+from parta import policy, safety
 from parta.config import Settings
 from parta.db.tables import ChatMember, User
 from parta.errors import user_not_found
 from parta.phones import normalize_phone
+from parta.render import Json, user_card
 
 
 async def find_by_phone(db: AsyncSession, settings: Settings, actor: User, phone: str) -> User:
     """The user with this phone, if the actor may contact them; else ``user_not_found``."""
     normalized = normalize_phone(phone, settings.default_region)
     found = (await db.execute(select(User).where(User.phone == normalized))).scalar_one_or_none()
-    if found is None or not policy.can_contact(actor_id=actor.id, target_id=found.id):
+    reach = await safety.reach(db, actor.id, found)
+    if found is None or not policy.can_contact(actor_id=actor.id, target_id=found.id, reach=reach):
         raise user_not_found()
     return found
 
 
-async def get_visible_user(db: AsyncSession, actor: User, user_id: int) -> User:
-    """Yourself, or someone who shares a chat with you; anyone else is ``user_not_found``."""
+async def get_visible_user(db: AsyncSession, actor: User, user_id: int) -> Json:
+    """Yourself, or someone who shares a chat with you; anyone else is ``user_not_found``.
+
+    A child in safe mode is shown to people outside their circle only as "a student".
+    """
     if user_id == actor.id:
-        return actor
+        return user_card(actor)
     mine, theirs = aliased(ChatMember), aliased(ChatMember)
     shares_chat = exists(
         select(mine.chat_id)
@@ -35,4 +40,4 @@ async def get_visible_user(db: AsyncSession, actor: User, user_id: int) -> User:
     found = (await db.execute(select(User).where(User.id == user_id, shares_chat))).scalar_one_or_none()
     if found is None:
         raise user_not_found()
-    return found
+    return await safety.card_for(db, actor, found)

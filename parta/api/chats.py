@@ -15,7 +15,7 @@ from parta.db.tables import Chat, ChatMember, User
 from parta.errors import ErrorCode as E
 from parta.messages import render_messages
 from parta.policy import ChatKind, ChatRole
-from parta.render import Json, user_public
+from parta.render import Json
 from parta.render import chat as render_chat
 
 router = APIRouter(prefix="/chats", tags=["chats"])
@@ -159,7 +159,7 @@ async def update_chat(chat_id: int, body: ChatPatch, user: CurrentUser, db: DbSe
 )
 async def list_members(chat_id: int, user: CurrentUser, db: DbSession) -> MemberList:
     rows = await chats.list_members(db, user, chat_id)
-    return MemberList(members=[MemberOut(**user_public(u), role=m.role, badge=b) for u, m, b in rows])
+    return MemberList(members=[MemberOut(**card, role=m.role, badge=b) for card, m, b in rows])
 
 
 @router.post(

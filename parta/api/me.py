@@ -33,7 +33,7 @@ async def get_me(user: CurrentUser, db: DbSession) -> MeOut:
     return MeOut(**user_private(user), last_event_id=await events.head(db))
 
 
-@router.patch("/me", response_model=Me, response_model_exclude_none=True, responses=errors())
+@router.patch("/me", response_model=Me, response_model_exclude_none=True, responses=errors(E.forbidden))
 async def update_me(body: ProfileIn, user: CurrentUser, db: DbSession) -> Me:
     """Fill or change first name, last name (both required before chatting), birth date.
 

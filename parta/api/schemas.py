@@ -12,6 +12,10 @@ class UserPublic(BaseModel):
     first_name: str | None = None
     last_name: str | None = None
     avatar_file_id: int | None = None
+    is_masked: bool | None = Field(
+        None, description="a child in safe mode, seen from outside their circle: no name, no avatar"
+    )
+    school: str | None = Field(None, description="masked children: the school they study at")
 
 
 class Me(BaseModel):
@@ -46,7 +50,8 @@ class MessageOut(BaseModel):
     is_edited: bool | None = None
     is_deleted: bool | None = None
     reply_to: int | None = None
-    forward_from_user_id: int | None = None
+    forward_from_user_id: int | None = Field(None, description="absent for a child's message in safe mode")
+    is_forwarded: bool | None = None
     mention_ids: list[int] | None = None
     is_pinned: bool | None = None
     reactions: dict[str, list[int]] | None = Field(None, description="emoji -> user ids")

@@ -10,7 +10,7 @@ from parta.api.deps import CurrentUser, DbSession, SettingsDep
 from parta.api.errors import errors
 from parta.api.schemas import UserPublic
 from parta.errors import ErrorCode as E
-from parta.render import user_public
+from parta.render import user_card
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -28,7 +28,7 @@ class LookupIn(BaseModel):
 async def lookup(body: LookupIn, user: CurrentUser, db: DbSession, settings: SettingsDep) -> UserPublic:
     """Find a person by phone number to start a chat (POST keeps numbers out of URL logs)."""
     found = await users.find_by_phone(db, settings, user, body.phone)
-    return UserPublic(**user_public(found))
+    return UserPublic(**user_card(found))  # only found when the caller may reach them
 
 
 @router.get(
@@ -39,4 +39,4 @@ async def lookup(body: LookupIn, user: CurrentUser, db: DbSession, settings: Set
 )
 async def get_user(user_id: int, user: CurrentUser, db: DbSession) -> UserPublic:
     """A person you share a chat with (never their phone number)."""
-    return UserPublic(**user_public(await users.get_visible_user(db, user, user_id)))
+    return UserPublic(**await users.get_visible_user(db, user, user_id))

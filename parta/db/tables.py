@@ -46,6 +46,12 @@ class User(Base):
     avatar_file_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # Safe mode turned on by a parent or the school (children under 14 are in it
+    # by their birth date anyway). Only a parent or the school turns it off.
+    safe_mode_forced_at: Mapped[datetime | None]
+    safe_mode_forced_by: Mapped[int | None] = mapped_column(BigInteger)
+    # Suspended by an operator after a report: cannot sign in or use sessions.
+    suspended_at: Mapped[datetime | None]
 
     @property
     def is_profile_complete(self) -> bool:
@@ -397,11 +403,56 @@ class AuditEntry(Base):
     __table_args__ = (Index("ix_audit_log_org_id_id", "org_id", "id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    # None: an operator's action outside any organization (moderation of a report).
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     actor_id: Mapped[int | None] = mapped_column(BigInteger)
     action: Mapped[str] = mapped_column(String(48))
     target_user_id: Mapped[int | None] = mapped_column(BigInteger)
     target_member_id: Mapped[int | None] = mapped_column(BigInteger)
     class_id: Mapped[int | None] = mapped_column(BigInteger)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime]
+
+
+class ApprovedContact(Base):
+    """Someone a parent allowed to reach their child in safe mode."""
+
+    __tablename__ = "approved_contacts"
+
+    child_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    approved_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+
+
+class Block(Base):
+    """``blocker`` blocked ``blocked``: no messages, calls or adding, both ways."""
+
+    __tablename__ = "blocks"
+    __table_args__ = (Index("ix_blocks_blocked", "blocked_id", "blocker_id"),)
+
+    blocker_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    blocked_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    created_at: Mapped[datetime]
+
+
+class Report(Base):
+    """A report of a message or a user, in an org's moderation queue (or the operators')."""
+
+    __tablename__ = "reports"
+    __table_args__ = (Index("ix_reports_org_status", "org_id", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    target_user_id: Mapped[int | None] = mapped_column(BigInteger)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The org whose admins handle it; None: the operators' queue.
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(String(24))
+    comment: Mapped[str] = mapped_column(String(1024), default="")
+    status: Mapped[str] = mapped_column(String(16))  # open | dismissed | actioned
+    action: Mapped[str | None] = mapped_column(String(24))
+    handled_by: Mapped[int | None] = mapped_column(BigInteger)
+    handled_at: Mapped[datetime | None]
     created_at: Mapped[datetime]

@@ -65,7 +65,7 @@ def upgrade() -> None:
     op.create_table(
         "audit_log",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("org_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("org_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("actor_id", sa.BigInteger(), nullable=True),
         sa.Column("action", sa.String(length=48), nullable=False),
         sa.Column("target_user_id", sa.BigInteger(), nullable=True),
