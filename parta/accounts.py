@@ -161,8 +161,9 @@ async def sign_in(
 ) -> SignedIn:
     """Exchange a code for a session token; the first sign-in creates the account.
 
-    Raises ``invalid_phone``, ``code_invalid``, ``code_expired`` or
-    ``too_many_attempts``. A wrong code is counted even though the call fails.
+    Raises ``invalid_phone``, ``code_invalid``, ``code_expired``,
+    ``too_many_attempts`` or ``not_authenticated`` (an account an operator
+    suspended). A wrong code is counted even though the call fails.
     """
     phone = normalize_phone(phone, settings.default_region)
     now = utcnow()
@@ -183,11 +184,20 @@ async def sign_in(
             if is_new:
                 # Memberships an admin added by this phone before the account existed.
                 await activate_pending(db, user)
-            token, session = _new_session(user, device_name=device_name, ip=ip, now=now)
-            db.add(session)
+            failure = _suspended(user)
+            if failure is None:
+                token, session = _new_session(user, device_name=device_name, ip=ip, now=now)
+                db.add(session)
     if failure is not None:
         raise failure
     return SignedIn(token=token, user=user, session=session, is_new_user=is_new)
+
+
+def _suspended(user: User) -> Unauthenticated | None:
+    """An operator suspended the account after a report: no sign-in, no sessions."""
+    if user.suspended_at is None:
+        return None
+    return Unauthenticated("Аккаунт заблокирован оператором.")
 
 
 def _check_code(
@@ -243,7 +253,8 @@ def _clean_device_name(value: str) -> str:
 
 
 async def authenticate(db: AsyncSession, token: str) -> tuple[User, Session]:
-    """The user and session behind a bearer token; raises ``not_authenticated``.
+    """The user and session behind a bearer token; raises ``not_authenticated``
+    (also for a suspended account, whose sessions the suspension revoked anyway).
 
     A read, except once a minute per session when ``last_seen_at`` moves: writing on
     every request would queue every read behind the database's single writer.
@@ -260,6 +271,9 @@ async def authenticate(db: AsyncSession, token: str) -> tuple[User, Session]:
     if row is None:
         raise Unauthenticated("Сессия недействительна. Войдите снова.")
     session, user = row
+    suspended = _suspended(user)
+    if suspended is not None:
+        raise suspended
     if now - session.last_seen_at > LAST_SEEN_RESOLUTION:
         async with transaction(db):
             await db.execute(update(Session).where(Session.id == session.id).values(last_seen_at=now))
@@ -308,7 +322,8 @@ async def update_profile(db: AsyncSession, user: User, change: ProfileChange) ->
 
     Emits ``user.updated`` to the user's own devices and to every chat they are in.
     Raises ``invalid_request`` naming the field for an empty, too long or
-    control-character name and for an impossible birth date.
+    control-character name and for an impossible birth date; ``forbidden``
+    (``safe_mode_locked``) when a child under 14 changes their own birth date.
     """
     now = utcnow()
     async with transaction(db):
@@ -323,6 +338,11 @@ async def update_profile(db: AsyncSession, user: User, change: ProfileChange) ->
             user.birth_date = None
         elif change.birth_date is not None:
             user.birth_date = _check_birth_date(change.birth_date, now.date())
+        if change.clear_birth_date or change.birth_date is not None:
+            from parta.orgs import chatsync
+
+            await db.flush()
+            await chatsync.resync_user(db, user.id)  # a child under 14 leaves unverified orgs' chats
         if change.avatar_file_id is not None:
             user.avatar_file_id = change.avatar_file_id
         user.updated_at = now

@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from parta import __version__
 from parta.api import (
     auth,
+    blocks,
     chats,
     classes,
     errors,
@@ -20,9 +21,11 @@ from parta.api import (
     invites,
     me,
     messages,
+    moderation,
     org_joining,
     org_members,
     orgs,
+    parental,
     search,
     sync,
     users,
@@ -81,7 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.hub = hub
     errors.install(app)
     routers = (auth, me, users, chats, messages, files, invites, sync, search, ws)
-    for module in (*routers, orgs, org_members, classes, org_joining):
+    for module in (*routers, orgs, org_members, classes, org_joining, parental, blocks, moderation):
         app.include_router(module.router, prefix=API)
     app.middleware("http")(_body_limit(settings.max_upload_bytes + 1024 * 1024))
 

@@ -41,6 +41,7 @@ class ErrorCode(StrEnum):
     class_not_found = "class_not_found"
     member_not_found = "member_not_found"
     join_request_not_found = "join_request_not_found"
+    report_not_found = "report_not_found"
     # Rights.
     forbidden = "forbidden"
     # State.
@@ -170,6 +171,10 @@ def join_request_not_found() -> NotFound:
     return NotFound("Заявка не найдена.", code=ErrorCode.join_request_not_found)
 
 
+def report_not_found() -> NotFound:
+    return NotFound("Жалоба не найдена.", code=ErrorCode.report_not_found)
+
+
 def denied(reason: str, message: str) -> Forbidden:
     """A policy denial: stable ``forbidden`` code, policy ``reason`` beside it."""
     err = Forbidden(message)
@@ -203,6 +208,7 @@ STATUS_OF: dict[ErrorCode, int] = {
     ErrorCode.class_not_found: 404,
     ErrorCode.member_not_found: 404,
     ErrorCode.join_request_not_found: 404,
+    ErrorCode.report_not_found: 404,
     ErrorCode.conflict: 409,
     ErrorCode.invite_expired: 410,
     ErrorCode.invite_exhausted: 410,

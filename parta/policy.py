@@ -237,6 +237,22 @@ def can_post_to_direct(reach: Reach) -> Decision:
     return allow()
 
 
+def can_enroll(*, is_verified_org: bool, reach: Reach) -> Decision:
+    """May an org admin who typed a phone number put that account into the org at once?
+
+    A verified school may: an operator checked it, and enrolling its students is
+    its job. An unverified org ("anyone can make a school") may not pull a child
+    in safe mode, or someone who blocked the admin, into its chats: the
+    membership then waits as if nobody had that number, and the admin cannot
+    tell the difference.
+    """
+    if reach.is_blocked:
+        return deny("blocked")
+    if reach.is_protected and not reach.in_circle and not is_verified_org:
+        return deny("safe_mode")
+    return allow()
+
+
 def can_change_birth_date(*, is_under_age: bool) -> Decision:
     """A child under 14 cannot age themselves out of safe mode; a parent or the school can."""
     return deny("safe_mode_locked") if is_under_age else allow()
@@ -247,17 +263,21 @@ class Relation(StrEnum):
 
     self = "self"
     parent = "parent"
-    school = "school"  # an admin of an organization where the child studies
+    school = "school"  # an admin of a verified organization where the child studies
+    unverified_school = "unverified_school"  # anyone can make an org and call it a school
     other = "other"
 
 
 def can_set_safe_mode(relation: Relation, *, enable: bool, is_under_age: bool) -> Decision:
     """Turning safe mode on: the child, a parent or the school. Off: only a parent or
-    the school, and never for a child under 14 (who is in safe mode by age)."""
+    a verified school, and never for a child under 14 (who is in safe mode by age).
+    An unverified organization may add more protection, never take it away."""
     if relation is Relation.other:
         return deny("not_parent")
     if enable:
         return allow()
+    if relation is Relation.unverified_school:
+        return deny("org_not_verified")
     if relation is Relation.self:
         return deny("child_cannot_disable")
     if is_under_age:

@@ -6,6 +6,10 @@ mentioned or called only by their *circle*: the teachers, staff and admins of
 the organizations where they study, their classmates, their own parents, and
 contacts a parent approved. Blocks work both ways for everyone.
 
+Only *verified* organizations count: anyone can create an organization, call it
+a school and add a child's number to it, so an unverified org's "teachers",
+"classmates" and "parent links" give no reach and no parental rights.
+
 The decisions themselves are in ``policy.can_contact``; this module only
 gathers facts. Every query runs whether or not the target exists, so a stranger
 cannot tell "a child's number" from "no such number" by timing either.
@@ -21,7 +25,7 @@ from sqlalchemy.orm import aliased
 
 from parta import policy
 from parta.clock import utcnow
-from parta.db.tables import ApprovedContact, Block, OrgMember, ParentLink, User
+from parta.db.tables import ApprovedContact, Block, Organization, OrgMember, ParentLink, User
 from parta.policy import OrgRole, Reach
 from parta.render import Json, user_card, user_public
 
@@ -53,6 +57,7 @@ async def circle_of(db: AsyncSession, child_id: int) -> set[int]:
     staff_or_classmates = await db.execute(
         select(other.user_id)
         .join(mine, mine.org_id == other.org_id)
+        .join(Organization, (Organization.id == mine.org_id) & Organization.verified_at.is_not(None))
         .where(
             studies,
             other.status == ACTIVE,
@@ -66,6 +71,7 @@ async def circle_of(db: AsyncSession, child_id: int) -> set[int]:
         select(other.user_id)
         .join(ParentLink, ParentLink.parent_member_id == other.id)
         .join(mine, mine.id == ParentLink.child_member_id)
+        .join(Organization, (Organization.id == ParentLink.org_id) & Organization.verified_at.is_not(None))
         .where(mine.user_id == child_id, ParentLink.status == ACTIVE, other.status == ACTIVE)
     )
     approved = await db.execute(
@@ -84,6 +90,7 @@ async def is_parent_of(db: AsyncSession, parent_id: int, child_id: int) -> bool:
         select(ParentLink.org_id)
         .join(parent, parent.id == ParentLink.parent_member_id)
         .join(child, child.id == ParentLink.child_member_id)
+        .join(Organization, (Organization.id == ParentLink.org_id) & Organization.verified_at.is_not(None))
         .where(
             parent.user_id == parent_id,
             child.user_id == child_id,
@@ -122,12 +129,11 @@ async def reach(db: AsyncSession, actor_id: int, target: User | None) -> Reach:
 
 async def school_name(db: AsyncSession, child_id: int) -> str:
     """The short name of a school where the child studies ("" if none), for masked cards."""
-    from parta.db.tables import Organization
-
     row = await db.execute(
         select(Organization.short_name)
         .join(OrgMember, OrgMember.org_id == Organization.id)
         .where(
+            Organization.verified_at.is_not(None),
             OrgMember.user_id == child_id,
             OrgMember.status == ACTIVE,
             OrgMember.role == OrgRole.student.value,

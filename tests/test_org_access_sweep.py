@@ -38,12 +38,14 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("delete", "/orgs/{org_id}/parent-links"): {
         "params": {"parent_member_id": "{parent_member_id}", "child_member_id": "{child_member_id}"}
     },
+    ("put", "/orgs/{org_id}/members/{member_id}/safe-mode"): {"json": {"enabled": True}},
     ("post", "/orgs/{org_id}/classes"): {"json": {"kind": "class", "name": "9Б"}},
     ("patch", "/orgs/{org_id}/classes/{class_id}"): {"json": {"name": "6А"}},
     ("post", "/orgs/{org_id}/invites"): {"json": {"role": "student"}},
     ("post", "/orgs/{org_id}/join-requests"): {"json": {"role": "parent"}},
     ("post", "/orgs/{org_id}/join-requests/{request_id}/approve"): {"json": {}},
     ("post", "/orgs/{org_id}/join-requests/{request_id}/decline"): {"json": {"reason": "Нет"}},
+    ("post", "/orgs/{org_id}/reports/{report_id}/resolve"): {"json": {"action": "dismiss"}},
 }
 
 # Routes a plain member may call (each with its own finer rules, tested in its
@@ -98,6 +100,8 @@ async def _school_with_everyone(api: Api, make: Factory, orgs: OrgFactory) -> tu
     link = await api.as_(school.admin).post(
         f"/api/v1/orgs/{school.id}/invites", json={"role": "parent", "requires_approval": True}
     )
+    report = await api.as_(student).post("/api/v1/reports", json={"user_id": target.id, "reason": "spam"})
+    assert report.status_code == 201, report.text
     asker = await make.user()
     token = link.json()["token"]
     request = await api.as_(asker).post(f"/api/v1/org-invites/{token}/join")
@@ -111,6 +115,7 @@ async def _school_with_everyone(api: Api, make: Factory, orgs: OrgFactory) -> tu
         "parent_member_id": school.member_id(parent),
         "invite_id": link.json()["invite"]["id"],
         "request_id": request.json()["join_request"]["id"],
+        "report_id": report.json()["id"],
     }
     people = {"teacher": teacher, "student": student, "parent": parent, "removed": removed, "ids": ids}
     return school, people
@@ -141,6 +146,7 @@ async def _state(api: Api, school: School) -> dict[str, Any]:
         "links": (await admin.get(f"{base}/parent-links")).json(),
         "requests": (await admin.get(f"{base}/join-requests")).json(),
         "audit": (await admin.get(f"{base}/audit")).json(),
+        "reports": (await admin.get(f"{base}/reports")).json(),
     }
 
 

@@ -53,7 +53,12 @@ async def request_code(body: CodeRequest, db: DbSession, services: ServicesDep, 
     response_model=TokenOut,
     response_model_exclude_none=True,
     responses=errors(
-        E.invalid_phone, E.code_invalid, E.code_expired, E.too_many_attempts, authenticated=False
+        E.invalid_phone,
+        E.code_invalid,
+        E.code_expired,
+        E.too_many_attempts,
+        E.not_authenticated,  # a suspended account
+        authenticated=False,
     ),
 )
 async def create_token(body: TokenRequest, db: DbSession, services: ServicesDep, ip: ClientIp) -> TokenOut:

@@ -6,9 +6,10 @@ from typing import Annotated
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from parta import accounts
+from parta import accounts, parental
 from parta.api.deps import AuthDep, CurrentUser, DbSession
 from parta.api.errors import errors
+from parta.api.parental import SafeModeOut
 from parta.api.schemas import Me, SessionList, SessionOut
 from parta.errors import ErrorCode as E
 from parta.events import log as events
@@ -19,6 +20,7 @@ router = APIRouter(tags=["me"])
 
 class MeOut(Me):
     last_event_id: int = Field(description="the log position to start `sync` from")
+    safe_mode: SafeModeOut = Field(description="always present; see PUT /me/safe-mode")
 
 
 class ProfileIn(BaseModel):
@@ -29,8 +31,9 @@ class ProfileIn(BaseModel):
 
 @router.get("/me", response_model=MeOut, response_model_exclude_none=True, responses=errors())
 async def get_me(user: CurrentUser, db: DbSession) -> MeOut:
-    """Your profile (with your phone number, which nobody else sees)."""
-    return MeOut(**user_private(user), last_event_id=await events.head(db))
+    """Your profile (with your phone number, which nobody else sees) and your safe mode."""
+    safe_mode = SafeModeOut(**(await parental.safe_mode_state(db, user)).json())
+    return MeOut(**user_private(user), last_event_id=await events.head(db), safe_mode=safe_mode)
 
 
 @router.patch("/me", response_model=Me, response_model_exclude_none=True, responses=errors(E.forbidden))

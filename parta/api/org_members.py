@@ -48,7 +48,7 @@ class MemberOut(BaseModel):
     user_id: int | None = Field(default=None, description="absent while pending")
     name: str
     role: OrgRole
-    status: Literal["active", "pending"]
+    status: Literal["active", "pending", "suspended"]
     class_id: int | None = None
     phone: str | None = Field(default=None, description="admins only")
     children: list[int] | None = Field(default=None, description="a parent's linked children (member ids)")

@@ -16,11 +16,19 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from parta import policy
+from parta import policy, safety
 from parta.chats import join_chat
 from parta.clock import utcnow
 from parta.db import queries as q
-from parta.db.tables import Chat, ChatMember, ClassGroup, ClassGroupMember, OrgMember, ParentLink
+from parta.db.tables import (
+    Chat,
+    ChatMember,
+    ClassGroup,
+    ClassGroupMember,
+    Organization,
+    OrgMember,
+    ParentLink,
+)
 from parta.events import log as events
 from parta.orgs.core import ACTIVE
 from parta.policy import ChatKind, ChatRole, OrgRole
@@ -134,15 +142,37 @@ async def _group_members(db: AsyncSession, class_id: int) -> set[int]:
 async def desired_members(db: AsyncSession, cls: ClassGroup) -> dict[int, dict[int, ChatRole]]:
     """Who should be in each of the class's chats, by chat id: teachers are chat admins."""
     teachers = await _teachers(db, cls.id)
+    org = await db.get(Organization, cls.org_id)
+    trusted = org is not None and org.is_verified
     if cls.kind == GROUP:
-        others = await _group_members(db, cls.id)
+        others = await _without_protected(db, await _group_members(db, cls.id), trusted=trusted)
         wanted = {cls.chat_id: _roles(teachers, others)}
     else:
+        students = await _without_protected(db, await _students(db, cls.id), trusted=trusted)
         wanted = {
-            cls.chat_id: _roles(teachers, await _students(db, cls.id)),
+            cls.chat_id: _roles(teachers, students),
             cls.parents_chat_id: _roles(teachers, await _parents(db, cls.id)),
         }
     return {chat_id: members for chat_id, members in wanted.items() if chat_id is not None}
+
+
+async def _without_protected(db: AsyncSession, user_ids: set[int], *, trusted: bool) -> set[int]:
+    """An unverified organization's chats get no child in safe mode: anyone can make
+    an org, add a child's number and a class, and would otherwise have a chat
+    with the child that the child cannot leave."""
+    if trusted or not user_ids:
+        return user_ids
+    users = await q.users_by_id(db, user_ids)
+    return {uid for uid in user_ids if uid in users and not safety.is_protected(users[uid])}
+
+
+async def resync_user(db: AsyncSession, user_id: int) -> None:
+    """After someone's safe mode changed: their class and group chats follow."""
+    rows = await db.execute(select(OrgMember).where(OrgMember.user_id == user_id, OrgMember.status == ACTIVE))
+    classes: set[int] = set()
+    for member in rows.scalars():
+        classes |= await classes_of(db, member)
+    await sync_classes(db, classes)
 
 
 def _roles(admins: set[int], members: set[int]) -> dict[int, ChatRole]:

@@ -19,6 +19,7 @@ from parta.render import Json, ts
 
 ACTIVE = "active"
 PENDING = "pending"
+SUSPENDED = "suspended"  # kept by a moderator's decision: not a member, cannot rejoin
 
 
 @dataclass(frozen=True)

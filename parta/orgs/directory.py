@@ -9,19 +9,19 @@ a parent or student never pages through the whole school.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from parta import policy
+from parta import policy, safety
 from parta.db.tables import ClassGroup, ClassGroupMember, OrgMember, ParentLink, User
 from parta.errors import denied
 from parta.orgs import core
 from parta.orgs.core import ACTIVE, PENDING, OrgAccess
 from parta.policy import OrgRole
-from parta.render import Json
+from parta.render import MASKED_NAME, Json
 
 MAX_PAGE = 500
 
@@ -35,11 +35,22 @@ class MemberView:
     user: User | None
     children: tuple[int, ...] = ()
     is_homeroom: bool = False
+    # A child in safe mode seen from outside their circle (an unverified org's
+    # admin, say): "a student", without name, account or phone.
+    is_masked: bool = False
 
 
 def member_json(view: MemberView, *, with_phone: bool) -> Json:
     """A member as the directory shows them; the phone only for admins (``with_phone``)."""
     member, user = view.member, view.user
+    if view.is_masked:
+        return {
+            "member_id": member.id,
+            "name": MASKED_NAME,
+            "role": member.role,
+            "status": member.status,
+            "is_masked": True,
+        }
     phone = (user.phone if user is not None else member.phone) if with_phone else None
     data: Json = {
         "member_id": member.id,
@@ -227,6 +238,18 @@ def _visible_view(viewer: Viewer, member: OrgMember, user: User | None, facts: F
     return MemberView(member, user, children=children, is_homeroom=member.id in facts.homeroom)
 
 
+async def _masked(db: AsyncSession, viewer: User, view: MemberView) -> MemberView:
+    """The view itself, or its masked form when it shows a child in safe mode to
+    someone outside the child's circle."""
+    user = view.user
+    if user is None or user.id == viewer.id or not safety.is_protected(user):
+        return view
+    reach = await safety.reach(db, viewer.id, user)
+    if policy.can_see_identity(is_self=False, reach=reach):
+        return view
+    return replace(view, user=None, children=(), is_masked=True)
+
+
 async def list_members(db: AsyncSession, actor: User, org_id: int, query: DirectoryQuery) -> MemberPage:
     """The organization's people as the actor may see them, by member id from ``cursor``.
 
@@ -256,7 +279,7 @@ async def list_members(db: AsyncSession, actor: User, org_id: int, query: Direct
             break
         after = rows[-1][0].id
     more = len(found) > query.limit
-    page = found[: query.limit]
+    page = [await _masked(db, actor, view) for view in found[: query.limit]]
     return MemberPage(
         members=page,
         next_cursor=page[-1].member.id if more else None,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parta import policy
+from parta import policy, safety
 from parta.clock import utcnow
 from parta.db.engine import transaction
 from parta.db.tables import ClassGroup, ClassGroupMember, Organization, OrgMember, ParentLink, User
@@ -114,8 +114,19 @@ async def enroll(
 
     Syncs the class chats, records ``action`` with ``details`` in the audit
     log (by ``access.actor``), emits ``org.joined`` to the member and
-    ``org.member_added`` (with the phone) to the admins.
+    ``org.member_added`` (with the phone) to the admins. Raises ``forbidden``
+    (``suspended``) for someone a moderator suspended in this organization:
+    a link or a request does not bring them back.
     """
+    suspended = await db.execute(
+        select(OrgMember.id).where(
+            OrgMember.org_id == access.org.id,
+            OrgMember.user_id == user.id,
+            OrgMember.status == core.SUSPENDED,
+        )
+    )
+    if suspended.first() is not None:
+        raise denied("suspended", "Вы отстранены от этой организации модератором.")
     member = _new_member(access, user, phone=None, name=name, role=role)
     return await _admit(db, access, member, user, class_id, action=action, details=details)
 
@@ -238,6 +249,9 @@ async def add_member(
         class_id = await _class_of_org(db, org_id, new.class_id) if new.class_id is not None else None
         await _lock_phone(db, phone)
         user = (await db.execute(select(User).where(User.phone == phone))).scalar_one_or_none()
+        reach = await safety.reach(db, actor.id, user)
+        if not policy.can_enroll(is_verified_org=access.org.is_verified, reach=reach):
+            user = None  # waits as a pending number, exactly like an unknown phone
         existing = await _existing_member(db, org_id, phone, user)
         if existing is not None:
             raise Conflict(f"Этот человек уже в организации (участник № {existing.id}).", field="phone")
