@@ -11,6 +11,7 @@ import uvicorn
 from rich.console import Console
 
 from parta.config import Settings
+from parta.events.shared_frames import SharedFrameProtocol
 
 app = typer.Typer(help="Parta: open educational messenger.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -36,7 +37,7 @@ def serve(
         factory=True,
         host=host,
         port=port,
-        ws="websockets-sansio",
+        ws=SharedFrameProtocol,  # deflate without server context takeover, frames shared
         ws_per_message_deflate=True,
         proxy_headers=True,
         forwarded_allow_ips=settings.trusted_proxies,

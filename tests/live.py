@@ -15,6 +15,7 @@ import uvicorn
 
 from parta.app import create_app
 from parta.config import Settings
+from parta.events.shared_frames import SharedFrameProtocol
 from tests.client import Api
 
 
@@ -34,7 +35,7 @@ async def live_server(*, database_url: str, data_dir: Path, **overrides: Any) ->
     )
     port = free_port()
     app = create_app(settings)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws=SharedFrameProtocol)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:

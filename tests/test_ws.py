@@ -6,14 +6,23 @@ import asyncio
 import json
 import random
 import socket
-from collections.abc import AsyncIterator
+import zlib
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+from websockets.extensions import Extension
+from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory, PerMessageDeflate
+from websockets.frames import Frame
+from websockets.typing import ExtensionParameter
 
+from parta.events.gateway import Batch, Connection, Limits
+from parta.events.shared_frames import SHARED_FRAMES, SharedFrame
+from parta.events.tailer import Delivered
 from tests.client import Api, Factory, TestUser
 from tests.live import live_server
 
@@ -32,8 +41,8 @@ def mk(live: Api) -> Factory:
     return Factory(live)
 
 
-async def open_ws(api: Api, user: TestUser, since: int | None = None) -> ClientConnection:
-    ws = await connect(api.ws_url, open_timeout=WAIT)
+async def open_ws(api: Api, user: TestUser, since: int | None = None, **options: Any) -> ClientConnection:
+    ws = await connect(api.ws_url, open_timeout=WAIT, **options)
     frame: dict[str, Any] = {"type": "auth", "token": user.token}
     if since is not None:
         frame["since"] = since
@@ -199,7 +208,9 @@ async def test_slow_reader_is_disconnected_and_resumes(database_url: str, tmp_pa
         sock = socket.socket()
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         sock.connect(("127.0.0.1", api.client.base_url.port or 80))
-        ws = await connect(api.ws_url, sock=sock, max_queue=1, open_timeout=WAIT)
+        # No client keepalive: a client that does not read cannot see the server's pong
+        # either, and would give up after 20 s by itself if filling the buffers is slow.
+        ws = await connect(api.ws_url, sock=sock, max_queue=1, open_timeout=WAIT, ping_interval=None)
         await ws.send(json.dumps({"type": "auth", "token": parent.token, "since": since}))
         assert (await recv(ws))["type"] == "ready"
         conn = next(iter(api.app.state.hub.connections[parent.id]))
@@ -253,3 +264,130 @@ async def test_presence_is_not_broadcast_through_large_chats(live: Api, mk: Fact
     await open_ws(live, teacher)
     await p.send(json.dumps({"type": "ping"}))
     assert await recv(p) == {"type": "pong"}  # no presence frame came first
+
+
+class WindowChecked(PerMessageDeflate):
+    """Decodes like `websockets`, after checking that each compressed message refers back
+    no further than the window the client allowed. zlib alone does not notice when it
+    inflates a whole message at once, so a frame compressed for a bigger window would
+    pass; inflating a few bytes at a time makes it use the window only."""
+
+    def decode(self, frame: Frame, *, max_size: int | None = None) -> Frame:
+        if frame.rsv1:
+            strict = zlib.decompressobj(wbits=-self.remote_max_window_bits)
+            data = bytes(frame.data) + b"\x00\x00\xff\xff"
+            while data:
+                strict.decompress(data, 16)  # zlib.error: invalid distance too far back
+                data = strict.unconsumed_tail
+        return super().decode(frame, max_size=max_size)
+
+
+class WindowCheckedFactory(ClientPerMessageDeflateFactory):
+    def process_response_params(
+        self, params: Sequence[ExtensionParameter], accepted_extensions: Sequence[Extension]
+    ) -> PerMessageDeflate:
+        agreed = super().process_response_params(params, accepted_extensions)
+        return WindowChecked(
+            agreed.remote_no_context_takeover,
+            agreed.local_no_context_takeover,
+            agreed.remote_max_window_bits,
+            agreed.local_max_window_bits,
+            agreed.compress_settings,
+        )
+
+
+async def test_clients_with_any_compression_get_the_same_events(live: Api, mk: Factory) -> None:
+    """The server compresses each frame once and writes the same bytes to every client
+    that negotiated the same deflate parameters. Every kind of client must still decode
+    exactly the events the others see."""
+    teacher, *parents = await mk.users(5)
+    chat = await mk.chat(teacher, parents)
+    usual = WindowCheckedFactory(compress_settings={"memLevel": 5})  # what `websockets` offers
+    phone = await open_ws(live, parents[0], compression=None, extensions=[usual])
+    laptop = await open_ws(live, parents[1], compression=None, extensions=[usual])
+    # A client that allows the server only a 512-byte window: it cannot share frames
+    # compressed with the usual 4 KiB window.
+    small = WindowCheckedFactory(server_max_window_bits=9, compress_settings={"memLevel": 5})
+    tablet = await open_ws(live, parents[2], compression=None, extensions=[small])
+    plain = await open_ws(live, parents[3], compression=None)
+
+    for ws, window in ((phone, 12), (laptop, 12), (tablet, 9)):
+        [deflate] = ws.protocol.extensions
+        assert isinstance(deflate, PerMessageDeflate)
+        assert deflate.remote_no_context_takeover  # the server's server_no_context_takeover
+        assert deflate.remote_max_window_bits == window
+    assert plain.protocol.extensions == []
+
+    rng = random.Random(3)
+    letters = "абвгдежзийклмнопрстуфхцчшщъыьэюя "
+    block = "".join(rng.choice(letters) for _ in range(700))
+    filler = "".join(rng.choice(letters) for _ in range(700))
+    texts = ["Родительское собрание в четверг", block + filler + block, "Не забудьте сменную обувь"]
+    sent = [await mk.message(teacher, chat["id"], text) for text in texts]
+
+    received = [await events(ws, len(texts)) for ws in (phone, laptop, tablet, plain)]
+    assert [e["data"]["message"]["id"] for e in received[0]] == [m["id"] for m in sent]
+    assert [e["data"]["message"]["text"] for e in received[0]] == texts
+    assert all(got == received[0] for got in received[1:])
+
+
+class BackingUpSocket:
+    """The server end of a WebSocket whose send buffer can fill up: the fast path
+    (``write_now``) refuses while it is backed up, and ``send`` waits until it drains."""
+
+    def __init__(self) -> None:
+        self.drained = asyncio.Event()
+        self.drained.set()
+        self.arrived = asyncio.Event()
+        self.frames: list[dict[str, Any]] = []
+        self.scope = {"extensions": {SHARED_FRAMES: {"write_now": self.write_now}}}
+
+    def write_now(self, frames: Sequence[SharedFrame]) -> bool:
+        if not self.drained.is_set():
+            return False
+        for frame in frames:
+            self._arrive(frame.text)
+        return True
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self.drained.wait()
+        self._arrive(message["text"])
+
+    def _arrive(self, text: str) -> None:
+        self.frames.append(json.loads(text))
+        self.arrived.set()
+
+    def event_ids(self) -> list[int]:
+        return [e["id"] for frame in self.frames if frame["type"] == "events" for e in frame["events"]]
+
+    async def until(self, count: int) -> None:
+        async with asyncio.timeout(WAIT):
+            while len(self.event_ids()) < count:
+                self.arrived.clear()
+                await self.arrived.wait()
+
+
+async def test_events_keep_their_order_when_the_socket_backs_up() -> None:
+    """Events that had to wait for a backed-up socket are not overtaken by later ones
+    written at once, and none is dropped or repeated."""
+    sock = BackingUpSocket()
+    limits = Limits(
+        auth_timeout=10, idle_timeout=60, send_timeout=WAIT, queue_limit=100, page_limit=500, reset_after=100
+    )
+    conn = Connection(sock, SimpleNamespace(limits=limits), user_id=1, session_id=1, since=None)
+    sender = asyncio.create_task(conn.send_loop(head=0))
+
+    def batch(event_id: int) -> Batch:
+        return Batch((Delivered(event_id, "message.created", 1, None, {}, json.dumps({"id": event_id})),))
+
+    await asyncio.sleep(0)  # the sender task starts and waits for work
+    conn.offer(batch(1))  # the socket takes it at once
+    sock.drained.clear()
+    conn.offer(batch(2))  # has to wait: queued for the sender task
+    sock.drained.set()  # the socket drains before the sender task runs
+    conn.offer(batch(3))  # must not overtake 2
+    await sock.until(3)
+    conn.offer(batch(4))
+    await sock.until(4)
+    sender.cancel()
+    assert sock.event_ids() == [1, 2, 3, 4]

@@ -21,6 +21,7 @@ from parta.db.tables import ChatMember
 from parta.events import log as events
 from parta.events.bus import Bus
 from parta.events.serialize import render_events
+from parta.events.shared_frames import SHARED_FRAME, SharedFrame, write_now_of
 from parta.events.tailer import Delivered, encode
 
 log = logging.getLogger(__name__)
@@ -75,9 +76,42 @@ def events_frames(items: Sequence[tuple[int, str]]) -> list[str]:
     return frames
 
 
+def live_frames(items: Sequence[Delivered]) -> list[SharedFrame]:
+    return [SharedFrame(text) for text in events_frames([(d.id, d.encoded) for d in items])]
+
+
+class Batch:
+    """Live events that a set of connections receive identically, in one tailer batch.
+
+    Their ``events`` frames are built on first use and then shared: the JSON text is
+    spliced once, and the protocol compresses it once per kind of connection
+    (shared_frames.py), however many connections receive it.
+    """
+
+    __slots__ = ("_frames", "items")
+
+    def __init__(self, items: tuple[Delivered, ...]) -> None:
+        self.items = items
+        self._frames: list[SharedFrame] | None = None
+
+    def frames(self) -> list[SharedFrame]:
+        if self._frames is None:
+            self._frames = live_frames(self.items)
+        return self._frames
+
+
+PONG = SharedFrame(encode({"type": "pong"}))
+
+
 class Connection:
     """One authenticated WebSocket. Live events queue here (bounded) until the sender
-    task writes them; a client that cannot keep up is closed and resumes with ``since``."""
+    task writes them; a client that cannot keep up is closed and resumes with ``since``.
+
+    Fast path: while the sender task is parked with nothing queued and the socket takes
+    data without waiting, a frame is written at once by the caller (``write_now`` of
+    SharedFrameProtocol), without waking the task. Order, each-once and the limits are
+    unchanged: anything that would have to wait takes the queue.
+    """
 
     def __init__(self, ws: WebSocket, hub: Hub, *, user_id: int, session_id: int, since: int | None) -> None:
         self.ws = ws
@@ -86,36 +120,61 @@ class Connection:
         self.session_id = session_id
         self.since = since
         self.last_id = 0
-        self.live: deque[Delivered] = deque()
-        self.outbox: deque[str] = deque()
+        self.live: deque[Batch] = deque()
+        self.queued = 0  # events in `live`
+        self.outbox: deque[SharedFrame] = deque()
         self.wake = asyncio.Event()
+        self.parked = False  # the sender task waits for work and nothing is queued
         self.close_code: int | None = None
+        self._write_now = write_now_of(ws.scope)
         self._last_typing: dict[int, float] = {}
 
-    def offer(self, items: Iterable[Delivered]) -> None:
+    def _written_now(self, frames: Sequence[SharedFrame]) -> bool:
+        """Wrote the frames at once (fast path), or False: nothing written, queue them."""
+        if not self.parked or self.close_code is not None or self._write_now is None:
+            return False
+        return self._write_now(frames)
+
+    def offer(self, batch: Batch) -> None:
         if self.close_code is not None:
             return  # closing: the client resumes with `since`, nothing to keep
-        self.live.extend(items)
-        if len(self.live) > self.hub.limits.queue_limit:
+        if batch.items[0].id > self.last_id and self._written_now(batch.frames()):
+            self.last_id = batch.items[-1].id
+            return
+        self.live.append(batch)
+        self.queued += len(batch.items)
+        if self.queued > self.hub.limits.queue_limit:
             self.live.clear()
+            self.queued = 0
             self.close(Close.TOO_SLOW)
-        self.wake.set()
+        self._wake_sender()
 
-    def send_later(self, frame: dict[str, Any]) -> None:
+    def send_later(self, frame: SharedFrame) -> None:
+        if self._written_now((frame,)):
+            return
         if len(self.outbox) < self.hub.limits.queue_limit:
-            self.outbox.append(encode(frame))
-            self.wake.set()
+            self.outbox.append(frame)
+            self._wake_sender()
 
     def close(self, code: int) -> None:
         if self.close_code is None:
             self.close_code = code
+        self._wake_sender()
+
+    def _wake_sender(self) -> None:
+        # Something is queued: no fast path until the sender task has sent it, or a
+        # later frame could overtake it.
+        self.parked = False
         self.wake.set()
 
-    async def _send(self, text: str) -> None:
+    async def _send(self, frame: SharedFrame) -> None:
+        # `text` is the standard ASGI message; SharedFrameProtocol writes the shared
+        # bytes instead (built once for every connection alike).
+        message = {"type": "websocket.send", "text": frame.text, SHARED_FRAME: frame}
         try:
             # asyncio.timeout, not wait_for: no extra task per frame on the hot path.
             async with asyncio.timeout(self.hub.limits.send_timeout):
-                await self.ws.send_text(text)
+                await self.ws.send(message)
         except TimeoutError:
             self.close(Close.TOO_SLOW)
             raise
@@ -123,17 +182,32 @@ class Connection:
     async def send_loop(self, head: int) -> None:
         await self._catch_up(head)
         while self.close_code is None:
+            self.parked = not self.wake.is_set()
             await self.wake.wait()
+            self.parked = False
             self.wake.clear()
             while self.outbox and self.close_code is None:
                 await self._send(self.outbox.popleft())
-            fresh = [d for d in self.live if d.id > self.last_id]
-            self.live.clear()
-            for frame in events_frames([(d.id, d.encoded) for d in fresh]):
+            frames, last_id = self._take_live()
+            for frame in frames:
                 if self.close_code is None:
                     await self._send(frame)
-            if fresh:
-                self.last_id = fresh[-1].id
+            self.last_id = last_id
+
+    def _take_live(self) -> tuple[list[SharedFrame], int]:
+        """Empty the live queue: the frames of the events this client has not had yet,
+        and the id of the last of them."""
+        batches = list(self.live)
+        self.live.clear()
+        self.queued = 0
+        if len(batches) == 1 and batches[0].items[0].id > self.last_id:
+            return batches[0].frames(), batches[0].items[-1].id  # the usual case: shared
+        # Several batches piled up (a slow reader), or the first live events repeat
+        # the end of the catch-up: frames of this connection's own.
+        fresh = [d for batch in batches for d in batch.items if d.id > self.last_id]
+        if not fresh:
+            return [], self.last_id
+        return live_frames(fresh), fresh[-1].id
 
     async def _catch_up(self, head: int) -> None:
         """Send what the client missed after ``since`` (pages), or a reset."""
@@ -153,11 +227,11 @@ class Connection:
                 )
                 rendered = await render_events(db, page.events)
             if page.reset:
-                await self._send(encode({"type": "reset", "next": page.next}))
+                await self._send(SharedFrame(encode({"type": "reset", "next": page.next})))
                 self.last_id = page.next
                 return
-            for frame in events_frames([(e["id"], encode(e)) for e in rendered]):
-                await self._send(frame)
+            for text in events_frames([(e["id"], encode(e)) for e in rendered]):
+                await self._send(SharedFrame(text))
             self.last_id = max(self.last_id, page.next)
             if not page.has_more:
                 return
@@ -173,7 +247,7 @@ class Connection:
             frame = _parse(text) or {}
             kind = frame.get("type")
             if kind == "ping":
-                self.send_later({"type": "pong"})
+                self.send_later(PONG)
             elif kind == "typing" and isinstance(frame.get("chat_id"), int):
                 await self._typing(int(frame["chat_id"]))
 
@@ -241,8 +315,15 @@ class Hub:
                     outgoing[conn].append(item)
             if item.type == "session.revoked" and item.user_id is not None:
                 self._close_revoked(item.user_id, item.payload)
+        # Connections that receive the same events share one Batch, hence one frame
+        # build and one compression (usually every member of a chat gets the same).
+        shared: dict[tuple[int, ...], Batch] = {}
         for conn, items in outgoing.items():
-            conn.offer(items)
+            key = tuple(d.id for d in items)
+            same = shared.get(key)
+            if same is None:
+                same = shared[key] = Batch(tuple(items))
+            conn.offer(same)
 
     def _forget_changed_memberships(self, batch: Sequence[Delivered]) -> None:
         # Every membership change appends one of these events to the chat, and the
@@ -302,9 +383,10 @@ class Hub:
             audience = await self._typing_audience(int(message["chat_id"]))
         else:
             audience = await self._co_members(user_id)
+        frame = SharedFrame(encode(message))
         for uid in audience - {user_id}:
             for conn in self.connections.get(uid, ()):
-                conn.send_later(message)
+                conn.send_later(frame)
 
     async def _typing_audience(self, chat_id: int) -> set[int]:
         members = await self._chat_members({chat_id})

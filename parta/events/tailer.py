@@ -4,6 +4,11 @@ hands each committed event, rendered once, to the local WebSocket hub.
 It reads whatever was committed after its position, woken by the bus (a local commit
 or a Redis notice) or, as a safety net, by a timer. Because event ids commit in
 increasing order (events/log.py), reading ``id > position`` never skips an event.
+
+Reads are at least ``coalesce_seconds`` apart. The first commit after a quiet moment
+is delivered at once; commits that follow it closely wait for the rest of that window
+and then go out together, as one batch: one frame per connection instead of one per
+event (docs/performance.md, real-time delivery).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from parta.render import Json
 log = logging.getLogger(__name__)
 
 BATCH = 1000
+COALESCE_SECONDS = 0.025
 
 
 @dataclass(frozen=True)
@@ -48,11 +54,20 @@ Sink = Callable[[Sequence[Delivered]], Awaitable[None]]
 
 
 class LogTailer:
-    def __init__(self, database: Database, sink: Sink, *, poll_seconds: float) -> None:
+    def __init__(
+        self,
+        database: Database,
+        sink: Sink,
+        *,
+        poll_seconds: float,
+        coalesce_seconds: float = COALESCE_SECONDS,
+    ) -> None:
         self.database = database
         self.sink = sink
         self.poll_seconds = poll_seconds
+        self.coalesce_seconds = coalesce_seconds
         self.position = 0
+        self._last_read = float("-inf")  # loop time of the last read that found events
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -71,9 +86,13 @@ class LogTailer:
                 await self._task
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+            pause = self._last_read + self.coalesce_seconds - loop.time()
+            if pause > 0:
+                await asyncio.sleep(pause)  # let the commits right after the last batch pile up
             self._wake.clear()
             try:
                 while await self._step():
@@ -86,6 +105,7 @@ class LogTailer:
 
     async def _step(self) -> bool:
         """Deliver the next batch; True when there may be more."""
+        started = asyncio.get_running_loop().time()
         async with self.database.session() as db:
             rows = list(
                 (
@@ -97,6 +117,7 @@ class LogTailer:
             rendered = await render_events(db, rows)
         if not rows:
             return False
+        self._last_read = started
         batch = [
             Delivered(r.id, r.type, r.chat_id, r.user_id, r.payload, encode(e))
             for r, e in zip(rows, rendered, strict=True)
