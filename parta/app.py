@@ -54,7 +54,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         code_sender=make_code_sender(settings),
     )
     hub = Hub(services.database, bus, _limits(settings))
-    tailer = LogTailer(services.database, hub.deliver, poll_seconds=settings.tail_poll_seconds)
+    tailer = LogTailer(
+        services.database,
+        hub.deliver,
+        poll_seconds=settings.tail_poll_seconds,
+        coalesce_seconds=settings.tail_coalesce_seconds,
+    )
     bus.on_log(tailer.wake)
 
     @asynccontextmanager

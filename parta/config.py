@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     redis_url: str = ""
     redis_prefix: str = ""
     tail_poll_seconds: float = 1.0
+    # Live events that arrive within this window after a delivery go out together
+    # (one frame per connection instead of several); the first after a pause is immediate.
+    tail_coalesce_seconds: float = Field(0.025, ge=0, le=1)
     ws_auth_timeout: float = 10.0
     ws_idle_timeout: float = 60.0
     ws_send_timeout: float = 10.0
