@@ -418,5 +418,5 @@ async def list_members(
     teachers = (await badges.teachers_by_chat(db, [chat_id])).get(chat_id, set())
     return [
         (await safety.card_for(db, actor, u), m, badges.TEACHER if u.id in teachers else None)
-        for u, m in rows.tuples()
+        for u, m in rows
     ]

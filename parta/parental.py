@@ -101,12 +101,12 @@ _FAMILIES = (
 async def parent_ids(db: AsyncSession, child_id: int) -> list[int]:
     """The child's parents: active links in organizations where both are active members."""
     rows = await db.execute(_FAMILIES.where(_CHILD.user_id == child_id))
-    return sorted({p for p, _ in rows.tuples() if p is not None})
+    return sorted({p for p, _ in rows if p is not None})
 
 
 async def _child_ids(db: AsyncSession, parent_id: int) -> list[int]:
     rows = await db.execute(_FAMILIES.where(_PARENT.user_id == parent_id))
-    return sorted({c for _, c in rows.tuples() if c is not None})
+    return sorted({c for _, c in rows if c is not None})
 
 
 async def _require_child(db: AsyncSession, parent: User, child_id: int, *, for_update: bool = False) -> User:

@@ -30,7 +30,7 @@ async def teachers_by_chat(db: AsyncSession, chat_ids: Iterable[int]) -> dict[in
         .join(Organization, Organization.id == Chat.org_id)
         .where(Chat.id.in_(wanted), Organization.verified_at.is_not(None))
     )
-    chat_orgs = {chat_id: org_id for chat_id, org_id in rows_by_chat.tuples()}
+    chat_orgs = {chat_id: org_id for chat_id, org_id in rows_by_chat}
     if not chat_orgs:
         return {}
     rows = await db.execute(
@@ -41,7 +41,7 @@ async def teachers_by_chat(db: AsyncSession, chat_ids: Iterable[int]) -> dict[in
         )
     )
     by_org: dict[int, set[int]] = {}
-    for org_id, user_id in rows.tuples():
+    for org_id, user_id in rows:
         if user_id is not None:
             by_org.setdefault(org_id, set()).add(user_id)
     return {chat_id: by_org.get(org_id, set()) for chat_id, org_id in chat_orgs.items() if org_id is not None}
