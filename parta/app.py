@@ -26,6 +26,7 @@ from parta.api import (
     org_members,
     orgs,
     parental,
+    roster,
     search,
     sync,
     users,
@@ -89,7 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.hub = hub
     errors.install(app)
     routers = (auth, me, users, chats, messages, files, invites, sync, search, ws)
-    for module in (*routers, orgs, org_members, classes, org_joining, parental, blocks, moderation):
+    for module in (*routers, orgs, org_members, classes, org_joining, parental, blocks, moderation, roster):
         app.include_router(module.router, prefix=API)
     app.middleware("http")(_body_limit(settings.max_upload_bytes + 1024 * 1024))
 

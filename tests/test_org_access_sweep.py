@@ -46,6 +46,11 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/orgs/{org_id}/join-requests/{request_id}/approve"): {"json": {}},
     ("post", "/orgs/{org_id}/join-requests/{request_id}/decline"): {"json": {"reason": "Нет"}},
     ("post", "/orgs/{org_id}/reports/{report_id}/resolve"): {"json": {"action": "dismiss"}},
+    ("post", "/orgs/{org_id}/roster"): {
+        "files": {
+            "file": ("roster.csv", "ФИО;роль;телефон\nИван Петров;ученик;+79990001133\n".encode(), "text/csv")
+        }
+    },
 }
 
 # Routes a plain member may call (each with its own finer rules, tested in its

@@ -1,0 +1,1 @@
+"""Moving a school into Parta from elsewhere: importing its lists of people."""
