@@ -128,6 +128,11 @@ async def test_pending_member_becomes_active_on_first_sign_in(
     assert len(joined) == 1 and joined[0]["member_id"] == pending["member_id"]
     assert joined[0]["class_id"] == klass["id"] and joined[0]["org"]["id"] == school.id
     assert await orgs.chat_member_ids(teacher, klass["chat_id"]) == {teacher.id, student.id}
+    # The first screen explains where they are: the school, the class and their chats.
+    [welcome] = _of_type(events, "notice.welcome")
+    assert welcome["org_id"] == school.id and welcome["class_name"] == "7Б"
+    assert welcome["chats"] == [{"id": klass["chat_id"], "title": "7Б класс"}]
+    assert "7Б" in welcome["text"] and "ученик" in welcome["text"]
     updated = _of_type(await api.as_(school.admin).sync(admin_since), "org.member_updated")
     assert [u["member"]["status"] for u in updated] == ["active"]
     assert updated[0]["member"]["user_id"] == student.id and "phone" not in updated[0]["member"]

@@ -17,7 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from parta import policy, safety
 from parta.clock import utcnow
 from parta.db.engine import transaction
-from parta.db.tables import ClassGroup, ClassGroupMember, Organization, OrgMember, ParentLink, User
+from parta.db.tables import (
+    Chat,
+    ChatMember,
+    ClassGroup,
+    ClassGroupMember,
+    Organization,
+    OrgMember,
+    ParentLink,
+    User,
+)
 from parta.errors import Conflict, InvalidInput, class_not_found, denied
 from parta.events import log as events
 from parta.orgs import chatsync, classes, core
@@ -292,8 +301,49 @@ async def activate_pending(db: AsyncSession, user: User) -> list[OrgMember]:
         org = await db.get(Organization, member.org_id)
         if org is not None:
             await _emit_joined(db, org, member)
+            await _welcome(db, org, member, user)
         await core.notify_admins(db, member.org_id, "org.member_updated", _updated_payload(member, user))
     return pending
+
+
+ROLE_NAMES = {
+    OrgRole.admin: "администратор",
+    OrgRole.additional_admin: "дополнительный администратор",
+    OrgRole.teacher: "учитель",
+    OrgRole.student: "ученик",
+    OrgRole.parent: "родитель",
+    OrgRole.staff: "сотрудник",
+}
+
+
+async def _welcome(db: AsyncSession, org: Organization, member: OrgMember, user: User) -> None:
+    """``notice.welcome`` to someone an admin added before they had an account: where
+    they are and which chats they are in now, so the first screen is not a surprise."""
+    chats = (
+        await db.execute(
+            select(Chat.id, Chat.title)
+            .join(ChatMember, (ChatMember.chat_id == Chat.id) & (ChatMember.user_id == user.id))
+            .where(Chat.org_id == org.id)
+            .order_by(Chat.id)
+        )
+    ).all()
+    klass = await db.get(ClassGroup, member.class_id) if member.class_id is not None else None
+    where = f" {klass.name}" if klass is not None and member.role == OrgRole.student.value else ""
+    text = (
+        f"Добро пожаловать в «{org.short_name}»! Вас добавили как {ROLE_NAMES[OrgRole(member.role)]}{where}."
+    )
+    if chats:
+        text += " Ваши чаты: " + ", ".join(title for _, title in chats) + "."
+    payload: Json = {
+        "org_id": org.id,
+        "org_name": org.short_name,
+        "role": member.role,
+        "chats": [{"id": chat_id, "title": title} for chat_id, title in chats],
+        "text": text,
+    }
+    if klass is not None:
+        payload["class_name"] = klass.name
+    await events.append_for_users(db, "notice.welcome", [user.id], payload)
 
 
 # --- Roles and classes --------------------------------------------------------
