@@ -341,7 +341,7 @@ async def _members_by_phone(db: AsyncSession, org_id: int) -> dict[str, _Known]:
         .where(OrgMember.org_id == org_id)
     )
     found: dict[str, _Known] = {}
-    for member_id, role, pending_phone, user_phone in (await db.execute(query)).tuples():
+    for member_id, role, pending_phone, user_phone in await db.execute(query):
         phone = pending_phone or user_phone
         if phone:
             found[phone] = _Known(member_id, role)
@@ -352,7 +352,7 @@ async def _classes_by_key(db: AsyncSession, org_id: int) -> dict[str, int]:
     query = select(ClassGroup.norm_key, ClassGroup.id).where(
         ClassGroup.org_id == org_id, ClassGroup.kind == classnames.CLASS
     )
-    return {key: class_id for key, class_id in (await db.execute(query)).tuples()}
+    return {key: class_id for key, class_id in (await db.execute(query))}
 
 
 async def _accounts(db: AsyncSession, phones: list[str]) -> set[str]:
@@ -405,7 +405,7 @@ async def _linked(db: AsyncSession, org_id: int) -> set[tuple[int, int]]:
     query = select(ParentLink.parent_member_id, ParentLink.child_member_id).where(
         ParentLink.org_id == org_id, ParentLink.status == ACTIVE
     )
-    return set((await db.execute(query)).tuples())
+    return {(parent, child) for parent, child in await db.execute(query)}
 
 
 def _new_class_keys(plan: _Plan) -> dict[str, classnames.ClassName]:
