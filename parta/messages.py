@@ -274,16 +274,25 @@ async def delete_message(db: AsyncSession, actor: User, chat_id: int, message_id
             ),
             "Удалить можно только своё сообщение.",
         )
-        if msg.deleted_at is None:
-            await _drop_attachment(db, msg)
-            msg.text = None
-            msg.mention_ids = None
-            msg.pinned_at = None
-            msg.deleted_at = utcnow()
-            await db.execute(delete(Reaction).where(Reaction.message_id == msg.id))
-            await search.unindex_message(db, msg.id)
-            await events.append(db, "message.deleted", chat_id=chat.id, message_id=msg.id)
+        await erase_message(db, msg)
     return msg
+
+
+async def erase_message(db: AsyncSession, msg: Message) -> None:
+    """The erasure behind every deletion (an author's, a chat moderator's, a report's):
+    text, file link, mentions, pin and reactions go; a tombstone row stays. Emits
+    ``message.deleted``; an already deleted message is left as it is. The caller
+    holds the chat's row lock and has checked the right to delete."""
+    if msg.deleted_at is not None:
+        return
+    await _drop_attachment(db, msg)
+    msg.text = None
+    msg.mention_ids = None
+    msg.pinned_at = None
+    msg.deleted_at = utcnow()
+    await db.execute(delete(Reaction).where(Reaction.message_id == msg.id))
+    await search.unindex_message(db, msg.id)
+    await events.append(db, "message.deleted", chat_id=msg.chat_id, message_id=msg.id)
 
 
 async def _drop_attachment(db: AsyncSession, msg: Message) -> None:

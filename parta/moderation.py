@@ -22,7 +22,7 @@ from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from parta import policy, safety, search
+from parta import messages, policy, safety
 from parta.blocks import known_user
 from parta.clock import utcnow
 from parta.db import queries as q
@@ -34,7 +34,6 @@ from parta.db.tables import (
     Operator,
     Organization,
     OrgMember,
-    Reaction,
     Report,
     Session,
     StoredFile,
@@ -42,7 +41,6 @@ from parta.db.tables import (
 )
 from parta.errors import Conflict, InvalidInput, member_not_found, message_not_found, report_not_found
 from parta.events import log as events
-from parta.messages import _drop_attachment
 from parta.orgs import chatsync, core, members
 from parta.orgs.core import ACTIVE, SUSPENDED, OrgAccess
 from parta.policy import ChatRole, OrgRole
@@ -370,23 +368,14 @@ async def delete_reported_message(db: AsyncSession, report: Report) -> None:
     """Delete the reported message for everyone, as its author deleting it would.
 
     A moderator here need not be a member of the chat, so this is the moderator
-    path beside ``messages.delete_message``: the same erasure, the same
-    ``message.deleted`` event. Already deleted: nothing to do.
+    path beside ``messages.delete_message``, through the same ``erase_message``.
     """
     if report.message_id is None or report.chat_id is None:
         raise InvalidInput("В жалобе нет сообщения.", field="action")
     await db.execute(select(Chat.id).where(Chat.id == report.chat_id).with_for_update())
     msg = await q.message_in_chat(db, report.chat_id, report.message_id)
-    if msg is None or msg.deleted_at is not None:
-        return
-    await _drop_attachment(db, msg)
-    msg.text = None
-    msg.mention_ids = None
-    msg.pinned_at = None
-    msg.deleted_at = utcnow()
-    await db.execute(delete(Reaction).where(Reaction.message_id == msg.id))
-    await search.unindex_message(db, msg.id)
-    await events.append(db, "message.deleted", chat_id=msg.chat_id, message_id=msg.id)
+    if msg is not None:
+        await messages.erase_message(db, msg)
 
 
 async def _reported_member(db: AsyncSession, access: OrgAccess, report: Report) -> OrgMember:
@@ -440,7 +429,7 @@ async def _apply_org_action(
     if action is OrgAction.delete_message:
         await delete_reported_message(db, report)
     elif member is not None and action is OrgAction.remove_member:
-        await members._delete_member(db, access, member, reason=members.REMOVED)
+        await members.delete_member(db, access, member, reason=members.REMOVED)
     elif member is not None:
         await suspend_member(db, access, member)
 

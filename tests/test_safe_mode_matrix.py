@@ -4,9 +4,7 @@ Rows are (attacker, situation), columns the actions an attacker tries on the
 child; every cell holds the expected decision, ``A`` (allowed) or ``D``
 (denied). One test per situation builds one world (``tests/safety_world.py``)
 with every attacker of that situation in it, and tries every cell of every
-row; a failing row reports each of its cells that differs, and why. A row with
-a known bug (``KNOWN_BUGS``) runs alone, marked ``xfail(strict=True)``, so the
-rest of its situation stays guarded and the fix shows up as an XPASS.
+row; a failing row reports each of its cells that differs, and why.
 
 What each column tries, and what "allowed" means there:
 - search: the directory of the child's school and of every organization the
@@ -129,22 +127,13 @@ EXPECTED: dict[tuple[str, str], str] = {
 }
 # fmt: on
 
-KNOWN_BUGS: dict[tuple[str, str], str] = {}
-
 
 def _groups() -> list[Any]:
-    """One test per situation with all its rows in one world; a row with a known bug
-    runs alone in a world of its own, marked, so the other rows stay guarded."""
-    groups = []
-    for situation in SITUATIONS:
-        rows = [a for a, s in EXPECTED if s == situation]
-        clean = [a for a in rows if (a, situation) not in KNOWN_BUGS]
-        groups.append(pytest.param(situation, clean, id=situation))
-        for attacker in rows:
-            if bug := KNOWN_BUGS.get((attacker, situation)):
-                mark = pytest.mark.xfail(strict=True, reason=bug)
-                groups.append(pytest.param(situation, [attacker], id=f"{situation}-{attacker}", marks=mark))
-    return groups
+    """One test per situation, with all its rows in one world."""
+    return [
+        pytest.param(situation, [a for a, s in EXPECTED if s == situation], id=situation)
+        for situation in SITUATIONS
+    ]
 
 
 def test_the_matrix_covers_every_attacker_and_situation() -> None:

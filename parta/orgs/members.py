@@ -487,7 +487,7 @@ async def remove_member(db: AsyncSession, actor: User, org_id: int, member_id: i
             policy.can_remove_org_member(access.role, OrgRole(member.role)),
             "Администратора может удалить только главный администратор.",
         )
-        await _delete_member(db, access, member, reason=REMOVED)
+        await delete_member(db, access, member, reason=REMOVED)
 
 
 async def leave_org(db: AsyncSession, actor: User, org_id: int) -> None:
@@ -511,10 +511,13 @@ async def _leave(db: AsyncSession, access: OrgAccess) -> None:
         policy.can_leave_org(OrgRole(me.role), other_admins=others),
         "Вы единственный администратор: сначала назначьте другого.",
     )
-    await _delete_member(db, access, me, reason=LEFT)
+    await delete_member(db, access, me, reason=LEFT)
 
 
-async def _delete_member(db: AsyncSession, access: OrgAccess, member: OrgMember, *, reason: str) -> None:
+async def delete_member(db: AsyncSession, access: OrgAccess, member: OrgMember, *, reason: str) -> None:
+    """Take a membership out (removal, leaving, a moderator's decision) in the caller's
+    transaction: its class chats and the org's archived chats follow, with the audit
+    entry and ``org.left`` / ``org.member_removed``. The caller checked the right."""
     touched = await chatsync.classes_of(db, member)
     user_id, member_id = member.user_id, member.id
     action = "member.left" if reason == LEFT else "member.removed"
