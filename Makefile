@@ -5,9 +5,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PARTA_DATA_DIR ?= var
 
-.PHONY: setup run test lint format demo clean
+WEB_STAMP := web/node_modules/.installed
+WEB_SOURCES := $(shell find web/src web/index.html web/vite.config.ts web/tsconfig.json web/openapi.json web/package.json -type f 2>/dev/null)
 
-setup: $(STAMP)
+.PHONY: setup run test lint format demo clean web browser openapi
+
+setup: $(STAMP) $(WEB_STAMP) browser
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,22 +19,45 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
-run: setup
+# The web client's packages, exactly as locked in web/package-lock.json.
+$(WEB_STAMP): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $(WEB_STAMP)
+
+# Debian's Chromium for the browser tests (Playwright drives it; no browser download).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "Installing Debian's chromium for the browser tests"; \
+		(apt-get install -y -q chromium >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)) \
+		|| echo "warning: could not install chromium (not root?); browser tests will skip, or fail with CI=true"; }
+
+# The web client, built into parta/static (served by `parta serve` at /).
+web: parta/static/index.html
+parta/static/index.html: $(WEB_STAMP) $(WEB_SOURCES)
+	cd web && npm run --silent build
+
+# Refresh the API contract the web client is typed against (after changing routes).
+openapi: setup
+	$(BIN)/python -m parta.openapi_dump web/openapi.json
+
+run: setup web
 	$(BIN)/parta db upgrade
 	$(BIN)/parta demo
 	$(BIN)/parta serve --host 127.0.0.1 --port 8000 --no-upgrade
 
-test: setup lint
+test: setup lint web
+	cd web && npm test --silent
 	$(BIN)/pytest
 
 lint: setup
 	$(BIN)/ruff check parta tests bench
 	$(BIN)/ruff format --check parta tests bench
 	$(BIN)/mypy
+	cd web && npm run --silent gen:api && npx tsc --noEmit
 
 format: setup
 	$(BIN)/ruff format parta tests bench
 	$(BIN)/ruff check --fix parta tests bench
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache web/node_modules parta/static

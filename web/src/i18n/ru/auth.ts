@@ -1,0 +1,3 @@
+// Texts of the auth screens.
+export default {
+} satisfies Record<string, string>;

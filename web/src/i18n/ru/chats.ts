@@ -1,0 +1,3 @@
+// Texts of the chats screens.
+export default {
+} satisfies Record<string, string>;

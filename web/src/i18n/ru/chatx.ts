@@ -1,0 +1,3 @@
+// Texts of the chatx screens.
+export default {
+} satisfies Record<string, string>;

@@ -1,0 +1,3 @@
+// Texts of the org screens.
+export default {
+} satisfies Record<string, string>;

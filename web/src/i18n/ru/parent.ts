@@ -1,0 +1,3 @@
+// Texts of the parent screens.
+export default {
+} satisfies Record<string, string>;

@@ -1,0 +1,3 @@
+// Texts of the safety screens.
+export default {
+} satisfies Record<string, string>;

@@ -1,0 +1,4 @@
+// Placeholder: to be built by the org work (see the web client issue).
+export default function OrgJoin() {
+  return <p class="empty">OrgJoin</p>;
+}

@@ -1,0 +1,4 @@
+// Placeholder: to be built by the parent work (see the web client issue).
+export default function ParentRoutes() {
+  return <p class="empty">ParentRoutes</p>;
+}
