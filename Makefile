@@ -24,11 +24,13 @@ $(WEB_STAMP): web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund --loglevel=error
 	@touch $(WEB_STAMP)
 
-# Debian's Chromium for the browser tests (Playwright drives it; no browser download).
+# Debian's Chromium for the browser tests (Playwright drives it; no browser download),
+# and an emoji font so reactions render in it.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-		echo "Installing Debian's chromium for the browser tests"; \
-		(apt-get install -y -q chromium >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)) \
+	@command -v chromium >/dev/null 2>&1 && test -d /usr/share/fonts/truetype/noto || { \
+		echo "Installing Debian's chromium and fonts-noto-color-emoji for the browser tests"; \
+		(apt-get install -y -q chromium fonts-noto-color-emoji >/dev/null 2>&1 \
+		 || (apt-get update -q >/dev/null && apt-get install -y -q chromium fonts-noto-color-emoji >/dev/null)) \
 		|| echo "warning: could not install chromium (not root?); browser tests will skip, or fail with CI=true"; }
 
 # The web client, built into parta/static (served by `parta serve` at /).
