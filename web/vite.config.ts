@@ -17,6 +17,8 @@ export default defineConfig({
     assetsInlineLimit: 0,
   },
   server: {
+    // The help screens import the Russian guides from ../docs.
+    fs: { allow: [".", "../docs"] },
     proxy: { "/api": { target: "http://127.0.0.1:8000", ws: true } },
   },
   test: {

@@ -6,6 +6,7 @@ import { lang, setLang, t, type Lang } from "../../i18n";
 import { refreshMe, signOut, useMe } from "../../store/session";
 import { Avatar, Button, ErrorText, Field, Spinner } from "../../ui";
 import { profileBody, validateProfile, type ProfileErrors } from "../auth/profile";
+import { BlockedList } from "../safety";
 import { SafeModeCard } from "./SafeModeCard";
 import { SessionsCard } from "./SessionsCard";
 import "./settings.css";
@@ -124,6 +125,9 @@ export default function Settings() {
         <LanguageCard />
         <SafeModeCard />
         <SessionsCard />
+        <div class="card">
+          <BlockedList />
+        </div>
         <section class="card stack" aria-labelledby="settings-help">
           <h2 id="settings-help">{t("settings.help")}</h2>
           <ul class="settings__links">
