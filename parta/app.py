@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
+import mimetypes
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import HTMLResponse, JSONResponse
-from fastapi.staticfiles import StaticFiles
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from starlette.convertors import Convertor, register_url_convertor
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from parta import __version__
 from parta.api import (
+    archiving,
     auth,
     blocks,
     chats,
     classes,
     errors,
     files,
+    history_import,
     invites,
     me,
     messages,
+    migration,
     moderation,
     org_joining,
     org_members,
@@ -30,9 +36,11 @@ from parta.api import (
     search,
     sync,
     users,
+    waves,
     ws,
 )
 from parta.api.deps import Services
+from parta.archiving import ARCHIVE_TRANSITION
 from parta.codes import make_code_sender
 from parta.config import Settings
 from parta.db.engine import Database
@@ -41,6 +49,7 @@ from parta.events.bus import Bus
 from parta.events.gateway import Hub, Limits
 from parta.events.tailer import LogTailer
 from parta.runtime import tune_gc
+from parta.scheduler import Scheduler
 
 STATIC = Path(__file__).parent / "static"
 API = "/api/v1"
@@ -62,16 +71,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         coalesce_seconds=settings.tail_coalesce_seconds,
     )
     bus.on_log(tailer.wake)
+    scheduler = Scheduler(
+        services.database, [ARCHIVE_TRANSITION], poll_seconds=settings.scheduler_poll_seconds
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await bus.start()
         await tailer.start()
+        await scheduler.start()
         if settings.gc_tuning:
             tune_gc()
         try:
             yield
         finally:
+            await scheduler.stop()
             await hub.close_all()
             await tailer.stop()
             await bus.stop()
@@ -88,11 +102,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.services = services
     app.state.hub = hub
+    app.state.scheduler = scheduler
     errors.install(app)
     routers = (auth, me, users, chats, messages, files, invites, sync, search, ws)
-    for module in (*routers, orgs, org_members, classes, org_joining, parental, blocks, moderation, roster):
+    org_routers = (orgs, org_members, classes, org_joining, parental, blocks, moderation, roster)
+    app.include_router(migration.router, prefix=API)
+    for module in (*routers, *org_routers, archiving, waves):
         app.include_router(module.router, prefix=API)
-    app.middleware("http")(_body_limit(settings.max_upload_bytes + 1024 * 1024))
+    app.include_router(history_import.router, prefix=API)
+    history_limit = settings.history_max_upload_bytes + 1024 * 1024
+    app.add_middleware(JsonGzip)
+    app.middleware("http")(_body_limit(settings.max_upload_bytes + 1024 * 1024, history=history_limit))
 
     @app.get(f"{API}/health", tags=["meta"], include_in_schema=True)
     async def health() -> dict[str, str]:
@@ -123,11 +143,14 @@ def _limits(settings: Settings) -> Limits:
 
 
 def _body_limit(
-    max_bytes: int,
+    max_bytes: int, *, history: int
 ) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
     async def limit(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > max_bytes):
+        # A chat export with its photos is far larger than one upload; the multipart
+        # parser spools it to disk, never to memory.
+        allowed = history if request.url.path.endswith("/history-imports") else max_bytes
+        if length is not None and (not length.isdigit() or int(length) > allowed):
             body = {"error": {"code": ErrorCode.file_too_large.value, "message": "Слишком большой запрос."}}
             return JSONResponse(body, status_code=413)
         return await call_next(request)
@@ -136,14 +159,87 @@ def _body_limit(
 
 
 def _mount_web_client(app: FastAPI) -> None:
-    if (STATIC / "index.html").exists():
-        app.mount("/", StaticFiles(directory=STATIC, html=True), name="web")
-        return
+    """Serve the built web client (``make web`` builds it into parta/static).
 
-    @app.get("/", include_in_schema=False)
-    async def index() -> HTMLResponse:
-        return HTMLResponse(
-            "<!doctype html><html lang=ru><meta charset=utf-8><title>Парта</title>"
-            "<h1>Парта</h1><p>Сервер работает. Веб-клиент ещё не собран.</p>"
-            f'<p><a href="{API}/docs">API</a></p></html>'
-        )
+    Hashed assets are cached for a year; every other path that is not the API gets
+    ``index.html`` (never cached), so a reload of ``/chats/5`` opens the app there.
+    """
+    index_file = STATIC / "index.html"
+    if not index_file.exists():
+
+        @app.get("/", include_in_schema=False)
+        async def index() -> HTMLResponse:
+            return HTMLResponse(
+                "<!doctype html><html lang=ru><meta charset=utf-8><title>Парта</title>"
+                "<h1>Парта</h1><p>Сервер работает. Веб-клиент ещё не собран: <code>make web</code>.</p>"
+                f'<p><a href="{API}/docs">API</a></p></html>'
+            )
+
+        return
+    root = STATIC.resolve()
+
+    # Vite names assets by their content hash: they never change under one name.
+    @app.get("/assets/{name}", include_in_schema=False)
+    async def web_asset(request: Request, name: str) -> Response:
+        return _static_file(request, root, root / "assets" / name, "public, max-age=31536000, immutable")
+
+    # The catch-all never matches /api/…: unknown API routes and wrong methods keep
+    # their own 404 and 405 answers.
+    @app.get("/{path:web_path}", include_in_schema=False)
+    async def web_client(request: Request, path: str) -> Response:
+        candidate = (root / path).resolve()
+        if path and candidate.is_file() and candidate.is_relative_to(root):
+            # sw.js and other unhashed files: revalidate, so updates reach clients.
+            return _static_file(request, root, candidate, "no-cache")
+        return _static_file(request, root, index_file, "no-cache")
+
+
+class JsonGzip:
+    """Compress API answers over 1 KB: chat lists and history pages shrink 5-10x, which
+    is seconds on a slow mobile link. Files are sent as stored (mostly compressed
+    already), and the client's built files have .gz twins of their own."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.gzip = GZipMiddleware(app, minimum_size=1024, compresslevel=5)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope["path"] if scope["type"] == "http" else ""
+        if path.startswith(API) and not path.startswith(f"{API}/files"):
+            await self.gzip(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+class WebPath(Convertor[str]):
+    """Any path except the API's."""
+
+    regex = r"(?!api(?:/|$)).*"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("web_path", WebPath())
+
+
+def _file_not_found() -> JSONResponse:
+    body = {"error": {"code": ErrorCode.not_found.value, "message": "Файл не найден."}}
+    return JSONResponse(body, status_code=404)
+
+
+def _static_file(request: Request, root: Path, path: Path, cache_control: str) -> Response:
+    """A file of the built client; its gzip twin (made by the build) when the browser takes gzip."""
+    path = path.resolve()
+    if not path.is_file() or not path.is_relative_to(root):
+        return _file_not_found()
+    headers = {"Cache-Control": cache_control, "Vary": "Accept-Encoding"}
+    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    packed = path.with_name(path.name + ".gz")
+    if "gzip" in request.headers.get("accept-encoding", "") and packed.is_file():
+        headers["Content-Encoding"] = "gzip"
+        return FileResponse(packed, media_type=media_type, headers=headers)
+    return FileResponse(path, media_type=media_type, headers=headers)

@@ -14,7 +14,7 @@ from parta.clock import utcnow
 from parta.db import queries as q
 from parta.db.engine import transaction
 from parta.db.tables import Chat, ChatMember, Message, User
-from parta.errors import InvalidInput, chat_not_found, denied, user_not_found
+from parta.errors import InvalidInput, chat_archived, chat_not_found, denied, user_not_found
 from parta.events import log as events
 from parta.orgs import badges
 from parta.policy import ChatKind, ChatRole
@@ -46,6 +46,23 @@ async def load_member_chat(
     if found is None or not policy.can_see_chat(ChatRole(found[1].role)):
         raise chat_not_found()
     return found
+
+
+def is_archived(chat: Chat) -> bool:
+    """Archived, or past its scheduled moment: the scheduler may not have run yet,
+    and a send one second after the moment must already be refused."""
+    if chat.archived_at is not None:
+        return True
+    return chat.archive_at is not None and chat.archive_at <= utcnow()
+
+
+async def require_open(db: AsyncSession, chat: Chat) -> None:
+    """Refuse a change to an archived chat with ``chat_archived``, naming its successor.
+    The caller holds the chat's row lock, so the scheduler cannot archive it meanwhile."""
+    if policy.can_change_archived_chat(is_archived=is_archived(chat)).allowed:
+        return
+    successor = await db.get(Chat, chat.successor_chat_id) if chat.successor_chat_id else None
+    raise chat_archived(successor.title or None if successor is not None else None)
 
 
 def _require_unmanaged(chat: Chat) -> None:
@@ -200,11 +217,12 @@ async def add_members(db: AsyncSession, actor: User, chat_id: int, user_ids: lis
     """Add users to a group or channel; returns the ids actually added.
 
     Emits ``chat.member_added`` (new members see it too). Already-present users
-    are skipped, so retries are safe. Raises ``chat_not_found``, ``forbidden``,
-    ``user_not_found``.
+    are skipped, so retries are safe. Raises ``chat_not_found``, ``chat_archived``,
+    ``forbidden``, ``user_not_found``.
     """
     async with transaction(db):
         chat, me = await load_member_chat(db, actor, chat_id, for_update=True)
+        await require_open(db, chat)
         _require_unmanaged(chat)
         require(
             policy.can_add_members(ChatKind(chat.kind), ChatRole(me.role)),

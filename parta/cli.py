@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import copy
 import os
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
 import uvicorn
@@ -16,7 +18,12 @@ from parta.config import Settings
 from parta.events.shared_frames import SharedFrameProtocol
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from parta.db.tables import User
     from parta.migration.roster import RosterReport
+
+T = TypeVar("T")
 
 app = typer.Typer(help="Parta: open educational messenger.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -197,3 +204,245 @@ def _print_report(report: RosterReport, *, dry_run: bool) -> None:
     console.print(table)
     for row in report.rejected:
         console.print(f"line {row.line}: {row.reason}")
+
+
+@import_app.command("history")
+def import_history(
+    path: Path = typer.Argument(
+        ..., exists=True, help="Telegram export folder, VK archive or conversation folder, JSON, or a .zip"
+    ),
+    org: int = typer.Option(..., "--org", help="organization id"),
+    chat: int | None = typer.Option(None, "--chat", help="an existing chat of the organization"),
+    new_chat: str | None = typer.Option(None, "--new-chat", help="or: the title of a new group chat"),
+    export_format: str | None = typer.Option(None, "--format", help="telegram, vk or json (default: guess)"),
+    mapping: Path | None = typer.Option(
+        None, "--mapping", exists=True, dir_okay=False, help="CSV: legacy author id or name;phone"
+    ),
+    as_phone: str | None = typer.Option(None, "--as-phone", help="an admin's phone (default: first admin)"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="check and report, write nothing"),
+) -> None:
+    """Import a legacy chat's history (see docs/ru/migration-guide.md)."""
+    from parta.errors import PartaError
+    from parta.migration.history import ExportFormat, command, core
+
+    if export_format not in (None, *ExportFormat):
+        console.print("[red]--format: telegram, vk или json.[/red]")
+        raise typer.Exit(code=2)
+    settings = Settings()
+    _upgrade(settings)
+    target = core.Target(chat_id=chat, new_chat_title=new_chat)
+    fmt = ExportFormat(export_format) if export_format else None
+    try:
+        report = asyncio.run(
+            command.run(
+                settings, console, path, org_id=org, target=target, export_format=fmt,
+                mapping=command.read_mapping_file(mapping), as_phone=as_phone, dry_run=dry_run,
+            )
+        )  # fmt: skip
+    except PartaError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(code=1) from None
+    command.print_report(console, report, dry_run=dry_run)
+
+
+wave_app = typer.Typer(help="Migration waves (operators): plan, progress, reminders.", no_args_is_help=True)
+app.add_typer(wave_app, name="wave")
+AS_OPERATOR = typer.Option(None, "--as-phone", help="an operator's phone (default: the first operator)")
+
+
+def _run_as_operator(action: Callable[[AsyncSession, User], Awaitable[T]], as_phone: str | None) -> T:
+    """Run one waves action as an operator; a PartaError ends the command with its message."""
+    from parta.errors import PartaError
+
+    settings = Settings()
+    _upgrade(settings)
+
+    async def run() -> T:
+        from parta.db.engine import Database
+        from parta.events.bus import LocalBus
+        from parta.migration import waves
+
+        database = Database(settings.resolved_database_url, LocalBus())
+        try:
+            async with database.session() as db:
+                return await action(db, await waves.cli_operator(db, as_phone))
+        finally:
+            await database.dispose()
+
+    try:
+        return asyncio.run(run())
+    except PartaError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(code=1) from None
+
+
+def _csv_list(raw: str) -> list[str]:
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+@wave_app.command("plan")
+def wave_plan(
+    name: str = typer.Option(..., "--name", help='e.g. "Школы Москвы"'),
+    kinds: str = typer.Option(..., "--kinds", help="school,kindergarten,college,extracurricular,authority"),
+    starts: datetime = typer.Option(..., "--starts", formats=["%Y-%m-%d"], help="first day, 2025-08-25"),
+    regions: str = typer.Option("", "--regions", help="federal subject codes, 77,50 (empty: every region)"),
+    ends: datetime | None = typer.Option(None, "--ends", formats=["%Y-%m-%d"], help="last day"),
+    as_phone: str | None = AS_OPERATOR,
+) -> None:
+    """Plan a wave of organizations moving to Parta."""
+    from parta.migration import waves
+
+    plan = waves.WavePlan(
+        name=name,
+        org_kinds=_csv_list(kinds),
+        regions=_csv_list(regions),
+        starts_at=starts.date(),
+        ends_at=ends.date() if ends is not None else None,
+    )
+    wave = _run_as_operator(lambda db, user: waves.plan_wave(db, user, plan), as_phone)
+    console.print(f"Wave {wave.id} planned: {wave.name}, from {wave.starts_at.isoformat()}")
+
+
+@wave_app.command("list")
+def wave_list(as_phone: str | None = AS_OPERATOR) -> None:
+    """Every wave by start date."""
+    from rich.table import Table
+
+    from parta.migration import waves
+
+    table = Table(title="Migration waves")
+    for column in ("id", "name", "kinds", "regions", "starts", "ends"):
+        table.add_column(column)
+    for wave in _run_as_operator(waves.list_waves, as_phone):
+        ends = wave.ends_at.isoformat() if wave.ends_at else ""
+        regions = ",".join(wave.regions) or "all"
+        table.add_row(
+            str(wave.id), wave.name, ",".join(wave.org_kinds), regions, wave.starts_at.isoformat(), ends
+        )
+    console.print(table)
+
+
+PROGRESS_COLUMNS = (
+    "region",
+    "organization",
+    "started",
+    "joined",
+    "pending",
+    "share",
+    "archived",
+    "scheduled",
+)
+
+
+@wave_app.command("progress")
+def wave_progress(
+    wave_id: int = typer.Argument(..., help="wave id"), as_phone: str | None = AS_OPERATOR
+) -> None:
+    """The wave's progress: per organization, per region and in total."""
+    from rich.table import Table
+
+    from parta.migration import waves
+
+    progress = _run_as_operator(lambda db, user: waves.wave_progress(db, user, wave_id), as_phone)
+    table = Table(title=f"Wave {wave_id}: {progress.wave.name}")
+    for column in PROGRESS_COLUMNS:
+        table.add_column(column, justify="left" if column == "organization" else "right")
+    for org in progress.orgs:
+        row = (org.region, org.short_name, "yes" if org.is_started else "no", org.joined, org.pending)
+        table.add_row(
+            *map(str, row), f"{org.joined_share:.0%}", str(org.chats_archived), str(org.chats_scheduled)
+        )
+    for label, counts in [*sorted(progress.regions.items()), ("total", progress.totals)]:
+        started = f"{counts.orgs_started}/{counts.orgs}"
+        table.add_row(
+            label, "", started, str(counts.joined), str(counts.pending), f"{counts.joined_share:.0%}",
+            str(counts.chats_archived), str(counts.chats_scheduled), style="bold",
+        )  # fmt: skip
+    console.print(table)
+
+
+@wave_app.command("remind")
+def wave_remind(
+    wave_id: int = typer.Argument(..., help="wave id"),
+    min_share: float = typer.Option(0.5, "--min-share", help="remind orgs below this share of joined people"),
+    as_phone: str | None = AS_OPERATOR,
+) -> None:
+    """Send reminders to admins of lagging organizations (at most once a day each)."""
+    from parta.migration import waves
+
+    report = _run_as_operator(
+        lambda db, user: waves.send_reminders(db, user, wave_id, min_joined_share=min_share), as_phone
+    )
+    console.print(
+        f"Reminded: {len(report.sent)} organizations {report.sent}; already reminded today: "
+        f"{len(report.already_today)}; on track: {report.on_track}; not started yet: {report.not_started_yet}"
+    )
+
+
+# --- Migration: chat manifests, region files, reconciliation (parta/migration/commands.py) ---
+
+migration_app = typer.Typer(help="Migration from a legacy messenger: who has moved.", no_args_is_help=True)
+app.add_typer(migration_app, name="migration")
+
+
+def _migration_run(run: Awaitable[T]) -> T:
+    """Run a migration command; a Parta error is printed in red, exit code 1."""
+    from parta.errors import PartaError
+
+    async def main() -> T:
+        return await run
+
+    try:
+        return asyncio.run(main())
+    except PartaError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(code=1) from None
+
+
+@import_app.command("chats")
+def import_chats(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV or XLSX: chat, phone, role"),
+    org: int = typer.Option(..., "--org", help="organization id"),
+    as_phone: str | None = typer.Option(None, "--as-phone", help="an admin's phone (default: first admin)"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="check and report, write nothing"),
+) -> None:
+    """Recreate legacy chats with their members from a manifest (see docs/ru/migration-guide.md)."""
+    from parta.migration import commands
+
+    settings = Settings()
+    _upgrade(settings)
+    run = commands.import_chats(settings, console, file.read_bytes(), org, as_phone, dry_run=dry_run)
+    commands.print_manifest(console, _migration_run(run), dry_run=dry_run)
+
+
+@import_app.command("region")
+def import_region(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV: organization/INN + roster"),
+    as_phone: str = typer.Option(..., "--as-phone", help="who imports; becomes admin of created schools"),
+    region: str = typer.Option(..., "--region", help="federal subject code of created schools, e.g. 77"),
+    parent: int | None = typer.Option(None, "--parent", help="education authority (org id) over the schools"),
+) -> None:
+    """Import many schools' people from one large CSV, streaming, school by school."""
+    from parta.migration import commands
+
+    settings = Settings()
+    _upgrade(settings)
+    run = commands.import_region(settings, console, file, as_phone, region_code=region, parent_id=parent)
+    commands.print_region(console, _migration_run(run))
+
+
+@migration_app.command("report")
+def migration_report(
+    org: int = typer.Option(..., "--org", help="organization id"),
+    as_phone: str | None = typer.Option(None, "--as-phone", help="an admin's phone (default: first admin)"),
+    csv_file: Path | None = typer.Option(None, "--csv", dir_okay=False, help="also write the CSV here"),
+) -> None:
+    """Who the roster and the manifests listed, and who has joined, is pending or had no phone."""
+    from parta.migration import commands
+
+    settings = Settings()
+    _upgrade(settings)
+    found = _migration_run(commands.report(settings, org, as_phone, csv_file))
+    commands.print_report(console, found)
+    if csv_file is not None:
+        console.print(f"CSV written to {csv_file}")

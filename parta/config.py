@@ -38,6 +38,13 @@ class Settings(BaseSettings):
     sync_page_limit: int = 500
     sync_reset_after: int = Field(default=10_000, description="missed events before a reset")
 
+    # History import (parta/migration/history): an uploaded export, its unpacked
+    # size and entries, and the zone of exports that write local times (VK).
+    history_max_upload_bytes: int = 512 * 1024 * 1024
+    history_max_unpacked_bytes: int = 2 * 1024 * 1024 * 1024
+    history_max_archive_entries: int = 50_000
+    history_timezone: str = "Europe/Moscow"
+
     # Real-time delivery.
     redis_url: str = ""
     redis_prefix: str = ""
@@ -49,6 +56,8 @@ class Settings(BaseSettings):
     ws_idle_timeout: float = 60.0
     ws_send_timeout: float = 10.0
     ws_queue_limit: int = 2000
+    # How often each process looks for due scheduled changes (chats closing at a set time).
+    scheduler_poll_seconds: float = Field(5.0, gt=0)
     # Freeze start-up objects out of garbage collection (parta/runtime.py); off in tests,
     # which start many apps in one process.
     gc_tuning: bool = True

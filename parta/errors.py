@@ -22,6 +22,14 @@ class ErrorCode(StrEnum):
     image_invalid = "image_invalid"
     image_too_large = "image_too_large"
     invalid_reaction = "invalid_reaction"
+    # History import (legacy exports and their archives).
+    history_format_invalid = "history_format_invalid"
+    history_encoding_invalid = "history_encoding_invalid"
+    archive_invalid = "archive_invalid"
+    archive_unsafe_path = "archive_unsafe_path"
+    archive_too_many_files = "archive_too_many_files"
+    archive_too_large = "archive_too_large"
+    archive_bomb = "archive_bomb"
     # Sign-in.
     not_authenticated = "not_authenticated"
     code_invalid = "code_invalid"
@@ -42,8 +50,11 @@ class ErrorCode(StrEnum):
     member_not_found = "member_not_found"
     join_request_not_found = "join_request_not_found"
     report_not_found = "report_not_found"
+    wave_not_found = "wave_not_found"
     # Rights.
     forbidden = "forbidden"
+    # A chat closed by archiving: reading works, changing it does not (403).
+    chat_archived = "chat_archived"
     # State.
     invite_expired = "invite_expired"
     invite_exhausted = "invite_exhausted"
@@ -175,6 +186,20 @@ def report_not_found() -> NotFound:
     return NotFound("Жалоба не найдена.", code=ErrorCode.report_not_found)
 
 
+def wave_not_found() -> NotFound:
+    return NotFound("Волна переезда не найдена.", code=ErrorCode.wave_not_found)
+
+
+def chat_archived(successor_title: str | None) -> Forbidden:
+    """A change to an archived chat; the message points to the chat that continues it."""
+    message = "Этот чат в архиве: писать и менять в нём ничего нельзя, история доступна для чтения."
+    if successor_title is not None:
+        message += f" Переписка продолжается в чате «{successor_title}»."
+    err = Forbidden(message, code=ErrorCode.chat_archived)
+    err.reason = "chat_archived"
+    return err
+
+
 def denied(reason: str, message: str) -> Forbidden:
     """A policy denial: stable ``forbidden`` code, policy ``reason`` beside it."""
     err = Forbidden(message)
@@ -192,11 +217,19 @@ STATUS_OF: dict[ErrorCode, int] = {
     ErrorCode.file_empty: 400,
     ErrorCode.image_invalid: 400,
     ErrorCode.image_too_large: 400,
+    ErrorCode.history_format_invalid: 400,
+    ErrorCode.history_encoding_invalid: 400,
+    ErrorCode.archive_invalid: 400,
+    ErrorCode.archive_unsafe_path: 400,
+    ErrorCode.archive_too_many_files: 400,
+    ErrorCode.archive_bomb: 400,
+    ErrorCode.archive_too_large: 413,
     ErrorCode.not_authenticated: 401,
     ErrorCode.code_invalid: 401,
     ErrorCode.code_expired: 401,
     ErrorCode.too_many_attempts: 401,
     ErrorCode.forbidden: 403,
+    ErrorCode.chat_archived: 403,
     ErrorCode.not_found: 404,
     ErrorCode.user_not_found: 404,
     ErrorCode.chat_not_found: 404,
@@ -209,6 +242,7 @@ STATUS_OF: dict[ErrorCode, int] = {
     ErrorCode.member_not_found: 404,
     ErrorCode.join_request_not_found: 404,
     ErrorCode.report_not_found: 404,
+    ErrorCode.wave_not_found: 404,
     ErrorCode.conflict: 409,
     ErrorCode.invite_expired: 410,
     ErrorCode.invite_exhausted: 410,

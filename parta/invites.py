@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parta import policy
-from parta.chats import join_chat, load_member_chat, require, require_can_chat
+from parta.chats import join_chat, load_member_chat, require, require_can_chat, require_open
 from parta.clock import utcnow
 from parta.db import queries as q
 from parta.db.engine import transaction
@@ -221,7 +221,7 @@ async def join_by_invite(db: AsyncSession, actor: User, token: str) -> tuple[Cha
     A member joining again gets the chat and uses nothing (safe to retry).
     Emits ``chat.member_added`` (with ``invite_id``; the joiner sees it too).
     Raises ``invite_not_found``, ``invite_expired``, ``invite_exhausted``,
-    ``forbidden`` (profile incomplete).
+    ``chat_archived``, ``forbidden`` (profile incomplete).
     """
     async with transaction(db):
         # Lock order invite -> chat; no other action locks an invite after its chat.
@@ -235,6 +235,7 @@ async def join_by_invite(db: AsyncSession, actor: User, token: str) -> tuple[Cha
             raise _unusable(decision.reason)
         if present is not None:
             return chat, present
+        await require_open(db, chat)
         require_can_chat(actor)
         invite.usage_count += 1
         since = await events.lock_and_head(db)

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parta import policy, safety, search
-from parta.chats import load_member_chat, require, require_can_chat
+from parta.chats import is_archived, load_member_chat, require, require_can_chat, require_open
 from parta.clock import utcnow
 from parta.config import Settings
 from parta.db import queries as q
@@ -84,7 +84,7 @@ async def send_message(
 
     Idempotent: the same ``(sender, client_msg_id)`` returns the first message,
     so a client may retry after losing the answer. Emits ``message.created``.
-    Raises ``chat_not_found``, ``forbidden`` (read-only channel, profile),
+    Raises ``chat_not_found``, ``chat_archived``, ``forbidden`` (read-only channel, profile),
     ``text_too_long``, ``message_empty``, ``message_not_found`` (reply/forward
     target), ``file_not_found``, ``conflict``.
     """
@@ -112,9 +112,10 @@ async def _insert_message(
     db: AsyncSession, actor: User, chat_id: int, new: NewMessage, client_msg_id: str, text: str
 ) -> Message:
     chat, me = await load_member_chat(db, actor, chat_id, for_update=True)
+    await require_open(db, chat)
     require_can_chat(actor)
     require(
-        policy.can_post(ChatKind(chat.kind), ChatRole(me.role), is_archived=chat.archived_at is not None),
+        policy.can_post(ChatKind(chat.kind), ChatRole(me.role), is_archived=is_archived(chat)),
         "В этом чате писать могут только администраторы.",
     )
     if chat.direct_key is not None:
@@ -244,6 +245,7 @@ async def edit_message(
     text = _check_text(settings, text)
     async with transaction(db):
         chat, _, msg = await _load_message(db, actor, chat_id, message_id)
+        await require_open(db, chat)
         require(
             policy.can_edit_message(
                 actor_id=actor.id, sender_id=msg.sender_id, is_deleted=msg.deleted_at is not None
@@ -319,6 +321,7 @@ async def set_reaction(
         raise InvalidInput("Такой реакции нет.", code=ErrorCode.invalid_reaction, field="emoji")
     async with transaction(db):
         chat, _, msg = await _load_message(db, actor, chat_id, message_id)
+        await require_open(db, chat)
         if msg.deleted_at is not None:
             raise message_not_found()
         existing = await db.get(Reaction, (msg.id, actor.id, emoji))
@@ -349,6 +352,7 @@ async def set_pinned(
     """Pin or unpin a message. Emits ``message.pinned`` / ``message.unpinned``."""
     async with transaction(db):
         chat, me, msg = await _load_message(db, actor, chat_id, message_id)
+        await require_open(db, chat)
         require(
             policy.can_pin(ChatKind(chat.kind), ChatRole(me.role)),
             "Закреплять сообщения могут администраторы чата.",

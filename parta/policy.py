@@ -421,6 +421,15 @@ def can_unlink_parent(actor: OrgRole | None, *, is_own_link: bool) -> Decision:
     return allow("own_link")
 
 
+def can_import_history(actor: OrgRole | None, *, chat_org_id: int | None, org_id: int) -> Decision:
+    """Import a legacy chat's history: the org's admins, into a chat of that org only
+    (a class chat or an archive chat the import creates), never into anyone's own group."""
+    managing = can_manage_org(actor)
+    if not managing:
+        return managing
+    return allow() if chat_org_id == org_id else deny("chat_not_in_org")
+
+
 def can_see_phone(actor: OrgRole | None) -> Decision:
     """Phone numbers in the directory: admins only."""
     return allow() if actor in ADMIN_ROLES else deny("not_org_admin")
@@ -430,3 +439,38 @@ def can_change_managed_chat_members(*, is_managed: bool) -> Decision:
     """Class, parents' and group chats follow the organization: nobody adds,
     removes or leaves them by hand (change the class instead)."""
     return deny("managed_chat") if is_managed else allow()
+
+
+# Archiving and migration waves ----------------------------------------------
+
+
+def can_archive_chat(kind: ChatKind, role: ChatRole | None, *, is_org_admin: bool) -> Decision:
+    """Schedule, cancel or apply a chat's archiving: the chat's owner and admins,
+    or the admins of the organization the chat belongs to (class and parents'
+    chats are closed by the school at the end of a move, whoever their members)."""
+    if is_org_admin:
+        return allow("org_admin")
+    if kind is ChatKind.direct:
+        return deny("direct_chat")
+    return allow() if role in MANAGERS else deny("not_chat_admin")
+
+
+def can_change_archived_chat(*, is_archived: bool) -> Decision:
+    """An archived chat is read-only for everyone: no messages, edits, reactions,
+    pins, new members or joins by link. Reading and search keep working."""
+    return deny("chat_archived") if is_archived else allow()
+
+
+def can_plan_waves(*, is_operator: bool) -> Decision:
+    """Migration waves, their progress and reminders: operators only."""
+    return allow() if is_operator else deny("not_operator")
+
+
+def can_see_migration_report(org_role: OrgRole | None, chat_role: ChatRole | None) -> Decision:
+    """Who has not moved into a migrated chat yet: the org's admins, and the chat's own
+    owner and admins (often the teacher who ran the old chat and can chase people)."""
+    if org_role in ADMIN_ROLES:
+        return allow()
+    if chat_role in MANAGERS:
+        return allow("chat_manager")
+    return deny("not_org_admin")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from parta.clock import utcnow
 from parta.db.tables import Chat, ChatMember, Message, StoredFile, User
 
 Json = dict[str, Any]
@@ -112,10 +113,14 @@ def message(
             "mention_ids": msg.mention_ids,
             "is_pinned": msg.pinned_at is not None,
             "reactions": reactions,
+            "is_imported": msg.imported_at is not None,
         }
     )
     if file is not None:
         data["file"] = file_info(file)
+    if msg.legacy_author_name is not None:
+        # An imported message whose author is no Parta user: only their name is known.
+        data["legacy_author"] = {"name": msg.legacy_author_name}
     return data
 
 
@@ -145,7 +150,12 @@ def chat(
             "avatar_file_id": c.avatar_file_id,
             "last_message": last_message,
             "peer": peer,
-            "is_archived": c.archived_at is not None,
+            # Past its scheduled moment counts as archived before the scheduler runs.
+            "is_archived": c.archived_at is not None
+            or (c.archive_at is not None and c.archive_at <= utcnow()),
+            "archive_at": ts(c.archive_at) if c.archive_at else None,
+            "archived_at": ts(c.archived_at) if c.archived_at else None,
+            "successor_chat_id": c.successor_chat_id,
             "org_id": c.org_id,
             "class_id": c.class_group_id,
             "purpose": c.purpose,

@@ -46,10 +46,19 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/orgs/{org_id}/join-requests/{request_id}/approve"): {"json": {}},
     ("post", "/orgs/{org_id}/join-requests/{request_id}/decline"): {"json": {"reason": "Нет"}},
     ("post", "/orgs/{org_id}/reports/{report_id}/resolve"): {"json": {"action": "dismiss"}},
+    # Admin-only, no body: listed so the sweep's table names every route it meets.
+    ("get", "/orgs/{org_id}/archive-schedule"): {},
+    ("post", "/orgs/{org_id}/history-imports"): {
+        "files": {"file": ("history.json", b'{"format": "parta.history.v1", "messages": []}', "text/json")},
+        "data": {"new_chat_title": "Архив"},
+    },
     ("post", "/orgs/{org_id}/roster"): {
         "files": {
             "file": ("roster.csv", "ФИО;роль;телефон\nИван Петров;ученик;+79990001133\n".encode(), "text/csv")
         }
+    },
+    ("post", "/orgs/{org_id}/chat-manifests"): {
+        "files": {"file": ("chats.csv", "Чат;Телефон\nРодители 5А;+79990001144\n".encode(), "text/csv")}
     },
 }
 
@@ -121,6 +130,7 @@ async def _school_with_everyone(api: Api, make: Factory, orgs: OrgFactory) -> tu
         "invite_id": link.json()["invite"]["id"],
         "request_id": request.json()["join_request"]["id"],
         "report_id": report.json()["id"],
+        "chat_id": klass["chat_id"],  # migration routes: rights are checked before the chat
     }
     people = {"teacher": teacher, "student": student, "parent": parent, "removed": removed, "ids": ids}
     return school, people

@@ -165,7 +165,7 @@ async def list_members(chat_id: int, user: CurrentUser, db: DbSession) -> Member
 @router.post(
     "/{chat_id}/members",
     response_model=Added,
-    responses=errors(E.chat_not_found, E.forbidden, E.user_not_found),
+    responses=errors(E.chat_not_found, E.forbidden, E.user_not_found, E.chat_archived),
 )
 async def add_members(chat_id: int, body: MembersIn, user: CurrentUser, db: DbSession) -> Added:
     """Add people to a group or channel (owner and admins). Already-present people are skipped."""

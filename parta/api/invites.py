@@ -189,7 +189,7 @@ async def preview_invite(token: str, user: CurrentUser, db: DbSession) -> Invite
     "/invites/{token}/join",
     response_model=ChatOut,
     response_model_exclude_none=True,
-    responses=errors(E.invite_not_found, E.invite_expired, E.invite_exhausted, E.forbidden),
+    responses=errors(E.invite_not_found, E.invite_expired, E.invite_exhausted, E.forbidden, E.chat_archived),
 )
 async def join_by_invite(token: str, user: CurrentUser, db: DbSession) -> ChatOut:
     """Join the chat as a member; returns it like `GET /chats/{id}`.

@@ -78,7 +78,13 @@ MessageErrors = (E.chat_not_found, E.message_not_found)
     response_model=MessageOut,
     response_model_exclude_none=True,
     responses=errors(
-        *MessageErrors, E.forbidden, E.text_too_long, E.message_empty, E.file_not_found, E.conflict
+        *MessageErrors,
+        E.forbidden,
+        E.text_too_long,
+        E.message_empty,
+        E.file_not_found,
+        E.conflict,
+        E.chat_archived,
     ),
 )
 async def send_message(
@@ -140,7 +146,7 @@ async def get_message(chat_id: int, message_id: int, user: CurrentUser, db: DbSe
     "/messages/{message_id}",
     response_model=MessageOut,
     response_model_exclude_none=True,
-    responses=errors(*MessageErrors, E.forbidden, E.text_too_long, E.message_empty),
+    responses=errors(*MessageErrors, E.forbidden, E.text_too_long, E.message_empty, E.chat_archived),
 )
 async def edit_message(
     chat_id: int,
@@ -166,7 +172,7 @@ async def delete_message(chat_id: int, message_id: int, user: CurrentUser, db: D
     "/messages/{message_id}/reactions",
     response_model=MessageOut,
     response_model_exclude_none=True,
-    responses=errors(*MessageErrors, E.invalid_reaction),
+    responses=errors(*MessageErrors, E.invalid_reaction, E.chat_archived),
 )
 async def add_reaction(
     chat_id: int, message_id: int, body: ReactionIn, user: CurrentUser, db: DbSession
@@ -179,7 +185,7 @@ async def add_reaction(
     "/messages/{message_id}/reactions",
     response_model=MessageOut,
     response_model_exclude_none=True,
-    responses=errors(*MessageErrors, E.invalid_reaction),
+    responses=errors(*MessageErrors, E.invalid_reaction, E.chat_archived),
 )
 async def remove_reaction(
     chat_id: int,
@@ -202,7 +208,7 @@ async def reaction_set(chat_id: int, user: CurrentUser, db: DbSession) -> Reacti
     "/messages/{message_id}/pin",
     response_model=MessageOut,
     response_model_exclude_none=True,
-    responses=errors(*MessageErrors, E.forbidden),
+    responses=errors(*MessageErrors, E.forbidden, E.chat_archived),
 )
 async def pin(chat_id: int, message_id: int, user: CurrentUser, db: DbSession) -> MessageOut:
     msg = await messages.set_pinned(db, user, chat_id, message_id, pinned=True)
@@ -213,7 +219,7 @@ async def pin(chat_id: int, message_id: int, user: CurrentUser, db: DbSession) -
     "/messages/{message_id}/pin",
     response_model=MessageOut,
     response_model_exclude_none=True,
-    responses=errors(*MessageErrors, E.forbidden),
+    responses=errors(*MessageErrors, E.forbidden, E.chat_archived),
 )
 async def unpin(chat_id: int, message_id: int, user: CurrentUser, db: DbSession) -> MessageOut:
     msg = await messages.set_pinned(db, user, chat_id, message_id, pinned=False)

@@ -37,6 +37,7 @@ class OrgIn(BaseModel):
     phone: Line = ""
     email: Line = ""
     website: Line = Field("", description="http or https address")
+    timezone: Line | None = Field(None, description="IANA name; absent: the usual zone of the region")
     parent_id: Annotated[int, Field(ge=1, le=2**62, strict=True)] | None = Field(
         None, description="an education authority the caller administers"
     )
@@ -57,6 +58,9 @@ class OrgPatch(BaseModel):
     phone: Line | None = None
     email: Line | None = None
     website: Line | None = None
+    timezone: Line | None = Field(
+        None, description='IANA name, e.g. "Asia/Yekaterinburg"; null or "" returns to the region\'s zone'
+    )
     logo_file_id: Annotated[int, Field(ge=1, le=2**62, strict=True)] | None = Field(
         None, description="an image you uploaded outside any chat"
     )
@@ -68,6 +72,7 @@ class OrgOut(BaseModel):
     full_name: str
     short_name: str
     region: str
+    timezone: str = Field(description="local times of the organization are read in this IANA zone")
     is_verified: bool
     created_at: str
     parent_id: int | None = None

@@ -39,6 +39,10 @@ class FileInfo(BaseModel):
     has_thumbnail: bool | None = None
 
 
+class LegacyAuthor(BaseModel):
+    name: str
+
+
 class MessageOut(BaseModel):
     id: int
     chat_id: int
@@ -60,6 +64,10 @@ class MessageOut(BaseModel):
     sender_badge: str | None = Field(
         None, description="`teacher`: the sender teaches at the chat's verified organization"
     )
+    is_imported: bool | None = Field(None, description="imported from a legacy messenger's history")
+    legacy_author: LegacyAuthor | None = Field(
+        None, description="imported messages whose author is no Parta user (`sender_id` absent)"
+    )
 
 
 class ChatOut(BaseModel):
@@ -76,7 +84,10 @@ class ChatOut(BaseModel):
     avatar_file_id: int | None = None
     last_message: MessageOut | None = None
     peer: UserPublic | None = None
-    is_archived: bool | None = None
+    is_archived: bool | None = Field(None, description="read-only: no sending, edits, reactions, joins")
+    archive_at: str | None = Field(None, description="when the chat becomes (or became) read-only")
+    archived_at: str | None = None
+    successor_chat_id: int | None = Field(None, description="the chat where the conversation continues")
     org_id: int | None = Field(None, description="the organization whose class or group this chat follows")
     class_id: int | None = None
     purpose: str | None = Field(None, description="class | parents | group: members follow the organization")

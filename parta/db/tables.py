@@ -116,6 +116,11 @@ class Chat(Base):
     org_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     class_group_id: Mapped[int | None] = mapped_column(BigInteger)
     purpose: Mapped[str | None] = mapped_column(String(16))
+    # Scheduled archiving (parta/archiving.py): from ``archive_at`` on the chat is
+    # read-only; ``archived_at`` is set once, by whichever process claims it first.
+    archive_at: Mapped[datetime | None] = mapped_column(index=True)
+    archive_by: Mapped[int | None] = mapped_column(BigInteger)
+    successor_chat_id: Mapped[int | None] = mapped_column(BigInteger)
 
     @property
     def is_managed(self) -> bool:
@@ -141,6 +146,8 @@ class Message(Base):
     __table_args__ = (
         UniqueConstraint("sender_id", "client_msg_id", name="uq_messages_sender_client_msg"),
         Index("ix_messages_chat_id_id", "chat_id", "id"),
+        # One row per legacy message per chat: a re-run of a history import adds nothing.
+        Index("uq_messages_chat_import_key", "chat_id", "import_key", unique=True),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -159,6 +166,12 @@ class Message(Base):
     deleted_at: Mapped[datetime | None]
     pinned_at: Mapped[datetime | None]
     pinned_by: Mapped[int | None] = mapped_column(BigInteger)
+    # History imported from a legacy messenger (parta/migration/history): the legacy
+    # message's key, when it was imported (``created_at`` keeps the original date),
+    # and the author's name when no Parta user was matched (``sender_id`` is then empty).
+    import_key: Mapped[str | None] = mapped_column(String(128))
+    imported_at: Mapped[datetime | None]
+    legacy_author_name: Mapped[str | None] = mapped_column(String(128))
 
 
 class Reaction(Base):
@@ -251,6 +264,8 @@ class Organization(Base):
     phone: Mapped[str] = mapped_column(String(20), default="")
     email: Mapped[str] = mapped_column(String(128), default="")
     website: Mapped[str] = mapped_column(String(255), default="")
+    # IANA name; None: derived from the region (parta/orgs/timezones.py).
+    timezone: Mapped[str | None] = mapped_column(String(64))
     verified_at: Mapped[datetime | None]
     verified_by: Mapped[int | None] = mapped_column(BigInteger)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -456,3 +471,96 @@ class Report(Base):
     handled_by: Mapped[int | None] = mapped_column(BigInteger)
     handled_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+
+
+class MigrationWave(Base):
+    """A wave of a region's move to Parta: organizations of some kinds in some
+    regions, starting on a date (operators plan them; parta/migration/waves.py)."""
+
+    __tablename__ = "migration_waves"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    org_kinds: Mapped[list[str]] = mapped_column(JSON)
+    regions: Mapped[list[str]] = mapped_column(JSON)  # empty: every region
+    starts_at: Mapped[date] = mapped_column(Date)
+    ends_at: Mapped[date | None] = mapped_column(Date)
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class WaveReminder(Base):
+    """A reminder sent to a lagging organization's admins (at most one a day per org)."""
+
+    __tablename__ = "wave_reminders"
+    __table_args__ = (Index("ix_wave_reminders_org_sent", "org_id", "sent_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("migration_waves.id", ondelete="CASCADE"), index=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    joined: Mapped[int] = mapped_column(Integer)
+    pending: Mapped[int] = mapped_column(Integer)
+    sent_by: Mapped[int | None] = mapped_column(BigInteger)
+    sent_at: Mapped[datetime]
+
+
+class MigratedChat(Base):
+    """A chat of a legacy messenger recreated in Parta by a membership manifest.
+
+    ``legacy_key`` is the legacy title as compared (case and spaces folded), so
+    a manifest run again finds its chat instead of making a second one.
+    """
+
+    __tablename__ = "migrated_chats"
+    __table_args__ = (UniqueConstraint("org_id", "legacy_key", name="uq_migrated_chats_org_key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"), unique=True)
+    legacy_title: Mapped[str] = mapped_column(String(128))
+    legacy_key: Mapped[str] = mapped_column(String(128))
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+
+
+class PendingChatMember(Base):
+    """A place in a chat kept for a phone with no account yet; taken at its first sign-in."""
+
+    __tablename__ = "pending_chat_members"
+    __table_args__ = (Index("ix_pending_chat_members_phone", "phone"),)
+
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))  # admin | member
+    name: Mapped[str] = mapped_column(String(128), default="")
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+
+
+class MigrationListing(Base):
+    """One person as a migration file listed them (a roster row or a manifest row),
+    kept so the reconciliation report can tell who has not arrived yet.
+
+    ``phone`` is empty when the file had no usable number ("unknown phone").
+    ``listing_key`` makes a re-imported file update its rows instead of adding them.
+    """
+
+    __tablename__ = "migration_listings"
+    __table_args__ = (
+        UniqueConstraint("org_id", "listing_key", name="uq_migration_listings_org_key"),
+        Index("ix_migration_listings_chat", "chat_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    chat_id: Mapped[int | None] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(16))  # roster | manifest
+    listing_key: Mapped[str] = mapped_column(String(200))
+    line: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(128), default="")
+    phone: Mapped[str | None] = mapped_column(String(20))
+    role: Mapped[str] = mapped_column(String(24), default="")
+    class_name: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

@@ -18,27 +18,17 @@ for students only; a parent's class follows from the child's).
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import openpyxl  # type: ignore[import-untyped]
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parta.db.engine import transaction
 from parta.db.tables import ClassGroup, OrgMember, ParentLink, User
-from parta.errors import (
-    Conflict,
-    ErrorCode,
-    InvalidInput,
-    NotFound,
-    PartaError,
-    PayloadTooLarge,
-    org_not_found,
-)
+from parta.errors import Conflict, ErrorCode, InvalidInput, NotFound, PartaError, org_not_found
+from parta.migration import reconcile, tabular
+from parta.migration.tabular import Row
 from parta.orgs import classes, classnames, core, members, parent_links
 from parta.orgs.core import ACTIVE
 from parta.orgs.members import NewMember
@@ -46,9 +36,8 @@ from parta.phones import normalize_phone
 from parta.policy import OrgRole
 from parta.text import require_printable
 
-MAX_ROSTER_BYTES = 5 * 1024 * 1024
-MAX_ROWS = 5000
-MAX_COLUMNS = 32  # a sheet may be wide with notes; the roster's columns come first in practice
+MAX_ROSTER_BYTES = tabular.MAX_FILE_BYTES
+MAX_ROWS = tabular.MAX_ROWS
 
 # Header spellings, compared lowercased with ё as е and whitespace collapsed.
 COLUMNS: dict[str, str] = {
@@ -115,105 +104,12 @@ class Person:
 # --- Reading the file -----------------------------------------------------------
 
 
-def _bad_file(message: str) -> InvalidInput:
-    return InvalidInput(message, field="file")
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # a phone typed into a numeric cell
-    return str(value).strip()
-
-
-def _decode(data: bytes) -> str:
-    """UTF-8 (with or without a BOM), else Windows-1251, which Excel writes in Russia."""
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8) :]
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1251")
-    except UnicodeDecodeError:
-        raise _bad_file("Файл не в кодировке UTF-8 или Windows-1251.") from None
-
-
-def _csv_table(data: bytes) -> Iterator[tuple[int, list[str]]]:
-    text = _decode(data)
-    first = text.lstrip("\r\n").split("\n", 1)[0]
-    # The header decides: names of columns contain neither separator.
-    delimiter = ";" if first.count(";") >= first.count(",") and ";" in first else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        for values in reader:
-            yield reader.line_num, [v.strip() for v in values[:MAX_COLUMNS]]
-    except csv.Error:
-        raise _bad_file(f"Не удалось прочитать CSV (строка {reader.line_num}).") from None
-
-
-def _xlsx_table(data: bytes) -> list[tuple[int, list[str]]]:
-    try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # a damaged archive or XML fails in many ways, all meaning "not a workbook"
-        raise _bad_file("Не удалось прочитать файл XLSX.") from None
-    try:
-        sheet = book.worksheets[0]
-        rows: list[tuple[int, list[str]]] = []
-        for line, values in enumerate(sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True), start=1):
-            rows.append((line, [_cell(v) for v in values]))
-            if len(rows) > MAX_ROWS + 1:
-                break
-        return rows
-    except Exception:
-        raise _bad_file("Не удалось прочитать файл XLSX.") from None
-    finally:
-        book.close()
-
-
-def _header_key(cell: str) -> str:
-    return " ".join(cell.lower().replace("ё", "е").split())
-
-
-def _columns(header: list[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for index, cell in enumerate(header):
-        key = COLUMNS.get(_header_key(cell))
-        if key is not None and key not in found:
-            found[key] = index
-    missing = [title for key, title in REQUIRED.items() if key not in found]
-    if missing:
-        raise _bad_file("В первой строке нет столбцов: " + ", ".join(missing) + ".")
-    return found
-
-
-def read_roster(data: bytes) -> list[tuple[int, dict[str, str]]]:
+def read_roster(data: bytes) -> list[Row]:
     """The file's rows as (line number, column -> text); the header is found by name.
 
     Raises ``file_empty``, ``file_too_large``, ``invalid_request`` (field ``file``).
     """
-    if len(data) > MAX_ROSTER_BYTES:
-        raise PayloadTooLarge(f"Файл больше {MAX_ROSTER_BYTES // (1024 * 1024)} МБ.")
-    if not data.strip():
-        raise InvalidInput("Файл пустой.", code=ErrorCode.file_empty, field="file")
-    is_xlsx = data.startswith(b"PK\x03\x04")
-    table: Iterable[tuple[int, list[str]]] = _xlsx_table(data) if is_xlsx else _csv_table(data)
-    rows: list[tuple[int, dict[str, str]]] = []
-    columns: dict[str, int] | None = None
-    for line, values in table:
-        if not any(values):
-            continue
-        if columns is None:
-            columns = _columns(values)
-            continue
-        rows.append((line, {key: values[i] if i < len(values) else "" for key, i in columns.items()}))
-        if len(rows) > MAX_ROWS:
-            raise _bad_file(f"Не больше {MAX_ROWS} строк в одном файле.")
-    if columns is None:
-        raise InvalidInput("Файл пустой.", code=ErrorCode.file_empty, field="file")
-    return rows
+    return tabular.read_table(data, COLUMNS, REQUIRED)
 
 
 # --- Checking rows --------------------------------------------------------------
@@ -231,7 +127,7 @@ def _name(raw: str) -> str:
 def _role(raw: str) -> OrgRole:
     if not raw:
         raise InvalidInput("Не указана роль.", field="role")
-    role = ROLES.get(_header_key(raw))
+    role = ROLES.get(tabular.header_key(raw))
     if role is None:
         raise InvalidInput(
             f"Неизвестная роль «{raw}»: учитель, ученик, родитель, администратор или сотрудник.",
@@ -267,7 +163,7 @@ def check_row(line: int, cells: dict[str, str]) -> Person:
     )
 
 
-def _people(rows: list[tuple[int, dict[str, str]]], report: RosterReport) -> list[Person]:
+def _people(rows: list[Row], report: RosterReport) -> list[Person]:
     """Valid, distinct people; the rest go to ``report.rejected``."""
     people: list[Person] = []
     seen: dict[str, int] = {}
@@ -319,6 +215,7 @@ class _Plan:
     """The file against the organization's current state."""
 
     report: RosterReport
+    listings: list[reconcile.Listing]  # every row, for the reconciliation report
     people: list[Person]  # valid people not yet in the organization
     links: list[tuple[Person, str]]  # a parent and the phone of their child
     members: dict[str, _Known]  # phone -> membership, active or pending
@@ -379,10 +276,11 @@ def _resolve_parents(
     return links
 
 
-async def _plan(db: AsyncSession, actor: User, org_id: int, data: bytes) -> _Plan:
+async def _plan(db: AsyncSession, actor: User, org_id: int, read: Callable[[], list[Row]]) -> _Plan:
     async with transaction(db):
+        # Rights before the file: someone who may not import learns nothing from its errors.
         await core.load_org_for_admin(db, actor, org_id)
-        rows = read_roster(data)
+        rows = read()
         report = RosterReport(rows=len(rows))
         people = _people(rows, report)
         known = await _members_by_phone(db, org_id)
@@ -391,6 +289,7 @@ async def _plan(db: AsyncSession, actor: User, org_id: int, data: bytes) -> _Pla
         new = [p for p in people if p.phone not in known]
         plan = _Plan(
             report=report,
+            listings=[_listing(line, cells) for line, cells in rows],
             people=new,
             links=links,
             members=known,
@@ -426,7 +325,7 @@ async def check_roster(db: AsyncSession, actor: User, org_id: int, data: bytes) 
     header). A row refused only at writing (an additional admin adding an
     additional admin) shows up in the real import's report, not here.
     """
-    plan = await _plan(db, actor, org_id, data)
+    plan = await _plan(db, actor, org_id, lambda: read_roster(data))
     report = plan.report
     report.classes_created = len(_new_class_keys(plan))
     report.created = sum(1 for p in plan.people if p.phone in plan.accounts)
@@ -456,10 +355,24 @@ async def import_roster(
     ``class.created``, ``org.member_added``, ``org.joined``,
     ``parent_link.created``, chat events), in a transaction per row. People
     already in the organization are counted as ``existing`` and left alone, so
-    a second run changes nothing. ``progress(done, total)`` follows the rows.
+    a second run changes nothing. Every row is kept as a listing for the
+    reconciliation report. ``progress(done, total)`` follows the rows.
     Raises what ``check_roster`` raises, before writing anything.
     """
-    plan = await _plan(db, actor, org_id, data)
+    return await import_rows(db, actor, org_id, lambda: read_roster(data), progress=progress)
+
+
+async def import_rows(
+    db: AsyncSession,
+    actor: User,
+    org_id: int,
+    read: Callable[[], list[Row]],
+    *,
+    progress: Progress | None = None,
+) -> RosterReport:
+    """``import_roster`` for rows already read (``read`` runs after the rights check):
+    a region file gives each school's rows this way."""
+    plan = await _plan(db, actor, org_id, read)
     report = plan.report
     failed = await _create_classes(db, actor, org_id, plan)
     total = len(plan.people) + len(plan.links)
@@ -468,8 +381,28 @@ async def import_roster(
         if progress is not None:
             progress(done, total)
     await _link(db, actor, org_id, plan, progress=progress, done=len(plan.people), total=total)
+    async with transaction(db):
+        await reconcile.record_listings(
+            db, org_id, source=reconcile.ROSTER, chat_id=None, listings=plan.listings
+        )
     report.rejected.sort(key=lambda r: r.line)
     return report
+
+
+def _listing(line: int, cells: dict[str, str]) -> reconcile.Listing:
+    """A row as listed, whatever its faults: a bad phone is an unknown phone."""
+    try:
+        phone: str | None = normalize_phone(cells.get("phone", ""))
+    except PartaError:
+        phone = None
+    role = ROLES.get(tabular.header_key(cells.get("role", "")))
+    return reconcile.Listing(
+        line=line,
+        name=cells.get("name", ""),
+        phone=phone,
+        role=role.value if role is not None else "",
+        class_name=cells.get("class", ""),
+    )
 
 
 async def _create_classes(db: AsyncSession, actor: User, org_id: int, plan: _Plan) -> dict[str, str]:

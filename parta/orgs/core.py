@@ -14,6 +14,7 @@ from parta.clock import utcnow
 from parta.db.tables import AuditEntry, Operator, Organization, OrgMember, User
 from parta.errors import denied, member_not_found, org_not_found
 from parta.events import log as events
+from parta.orgs.timezones import effective_timezone
 from parta.policy import OrgRole
 from parta.render import Json, ts
 
@@ -148,6 +149,7 @@ def org_json(org: Organization, *, role: OrgRole | None = None) -> Json:
         "full_name": org.full_name,
         "short_name": org.short_name,
         "region": org.region,
+        "timezone": effective_timezone(region=org.region, timezone=org.timezone),
         "is_verified": org.is_verified,
         "created_at": ts(org.created_at),
     }

@@ -290,6 +290,10 @@ async def activate_pending(db: AsyncSession, user: User) -> list[OrgMember]:
     classes the user enters. No audit entry: nobody acted but the person.
     """
     await _lock_phone(db, user.phone)
+    from parta.migration.manifest import activate_pending_chats  # the migration builds on members
+
+    # Chats of a membership manifest first, so the welcome below lists them.
+    await activate_pending_chats(db, user)
     query = select(OrgMember).where(OrgMember.phone == user.phone, OrgMember.status == PENDING)
     pending = list((await db.execute(query.order_by(OrgMember.id))).scalars())
     now = utcnow()

@@ -22,7 +22,7 @@ from parta.db.engine import transaction
 from parta.db.tables import AuditEntry, Operator, Organization, OrgMember, StoredFile, User
 from parta.errors import InvalidInput
 from parta.events import log as events
-from parta.orgs import core
+from parta.orgs import core, timezones
 from parta.orgs import validation as v
 from parta.orgs.core import ACTIVE, OrgAccess
 from parta.phones import normalize_phone
@@ -51,6 +51,7 @@ class NewOrg:
     email: str = ""
     website: str = ""
     parent_id: int | None = None
+    timezone: str | None = None  # None: the region's zone
 
 
 # A PATCH: only the fields present change. ``None`` (or "") clears an optional field.
@@ -76,6 +77,8 @@ _TEXT_FIELDS: dict[str, Callable[[str], str | None]] = {
     "phone": v.check_phone,
     "email": v.check_email,
     "website": v.check_website,
+    # Empty: back to the region's zone (orgs/timezones.py).
+    "timezone": _optional(timezones.check_timezone),
 }
 _REQUIRED = frozenset(("full_name", "short_name", "region"))
 EDITABLE = frozenset((*_TEXT_FIELDS, "logo_file_id"))
@@ -85,7 +88,7 @@ def _clean_text(name: str, raw: str | int | None) -> str | None:
     if raw is None or raw == "":
         if name in _REQUIRED:
             raise InvalidInput("Поле не может быть пустым.", field=name)
-        return None if name in ("inn", "ogrn") else ""
+        return None if name in ("inn", "ogrn", "timezone") else ""
     if not isinstance(raw, str):
         raise InvalidInput("Ожидается строка.", field=name)
     return _TEXT_FIELDS[name](raw)

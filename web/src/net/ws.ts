@@ -8,7 +8,7 @@
 import { api, getToken } from "../api/client";
 import type { Message, ServerEvent, SyncOut } from "../api/types";
 import { onStart } from "../boot";
-import { applyServerEvents, chatState, clearChats, hydrate, ownMessageStored, position, refreshChat, refreshChats, resetTo, setMe } from "../store/chats";
+import { applyServerEvents, chatState, clearChats, hydrate, ownMessageStored, position, previewChats, refreshChat, refreshChats, resetTo, setMe } from "../store/chats";
 import { onOutboxResult, outbox, resetOutbox, restoreOutbox } from "../store/outbox";
 import { currentMe, onSignOut, signOut } from "../store/session";
 import { publish } from "./events";
@@ -236,6 +236,7 @@ export function startConnection(): void {
   void hydrate(currentMe()?.id ?? null).then(() => {
     void restoreOutbox();
     open();
+    void previewChats().catch(() => undefined);
   });
   window.addEventListener("online", onOnline);
   window.addEventListener("offline", onOffline);

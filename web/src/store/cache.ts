@@ -65,6 +65,20 @@ export async function saveSnapshot(state: ChatState): Promise<void> {
     if (window) await store.put({ chatId, window: trim(window) });
   }
   await tx.done;
+  markCopy(true);
+}
+
+// index.html prefetches the chat list only on a device without a saved copy (the
+// copy shows the list at once anyway); this flag tells it which case it is.
+const COPY_FLAG = "parta.has_copy";
+
+function markCopy(present: boolean): void {
+  try {
+    if (present) localStorage.setItem(COPY_FLAG, "1");
+    else localStorage.removeItem(COPY_FLAG);
+  } catch {
+    // no storage: index.html prefetches every time, which is merely wasteful
+  }
 }
 
 /** The saved state of `me`, or null (nothing saved, or another person's). */
@@ -95,4 +109,5 @@ export async function clearCache(): Promise<void> {
   const database = await db();
   const tx = database.transaction(["kv", "windows", "outbox"], "readwrite");
   await Promise.all([tx.objectStore("kv").clear(), tx.objectStore("windows").clear(), tx.objectStore("outbox").clear(), tx.done]);
+  markCopy(false);
 }

@@ -105,7 +105,8 @@ export function Dialog({ title, onClose, children }: { title: string; onClose: (
 export function Avatar({ name, fileId, size = 40 }: { name: string; fileId?: number | null; size?: number }) {
   const initials = name
     .split(/\s+/)
-    .filter(Boolean)
+    // Words only: "5А — родители" gives "5Р", not "5—".
+    .filter((word) => /^[\p{L}\p{N}]/u.test(word))
     .slice(0, 2)
     .map((part) => part[0]?.toUpperCase())
     .join("");

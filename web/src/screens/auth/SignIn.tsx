@@ -98,8 +98,11 @@ function CodeStep({ sent, typed, onBack }: { sent: CodeSent; typed: string; onBa
     try {
       const body = { phone: sent.phone, code: value, device_name: deviceName(navigator.userAgent) };
       const result = await api<TokenOut>("POST", "/auth/token", body);
-      await signedIn(result.token);
+      // The profile, the socket and the chat list are fetched in parallel: on a slow
+      // link each round trip costs seconds.
+      const profile = signedIn(result.token);
       started();
+      await profile;
     } catch (err) {
       setError(err);
       setBusy(false);

@@ -40,7 +40,7 @@ function Header({ chat, onJump }: { chat: Chat; onJump: (id: number) => void }) 
           {chat.kind !== "direct" && <span class="muted">{plural(chat.member_count, "chats.members")}</span>}
         </div>
         <button type="button" class="icon-btn" aria-label={t("chats.info")} aria-haspopup="dialog" onClick={() => setInfo(true)}>
-          ⓘ
+          <span aria-hidden="true">ℹ️</span>
         </button>
       </div>
       <PinnedBar chat={chat} onJump={onJump} />
