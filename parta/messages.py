@@ -427,6 +427,37 @@ async def pinned_messages(db: AsyncSession, actor: User, chat_id: int) -> list[M
     return list(rows.scalars())
 
 
+MAX_READERS = 500
+
+
+async def message_readers(db: AsyncSession, actor: User, chat_id: int, message_id: int) -> list[Json]:
+    """The members (not the author) who read the author's own message, by name, each as
+    the author may see them (a child in safe mode is masked outside their circle).
+
+    Raises ``chat_not_found``, ``message_not_found``, ``forbidden`` (not the author).
+    """
+    chat, _ = await load_member_chat(db, actor, chat_id)
+    msg = await q.message_in_chat(db, chat.id, message_id)
+    if msg is None or msg.deleted_at is not None:
+        raise message_not_found()
+    require(
+        policy.can_see_readers(actor_id=actor.id, sender_id=msg.sender_id),
+        "Кто прочитал, видит только автор сообщения.",
+    )
+    rows = await db.execute(
+        select(User)
+        .join(ChatMember, ChatMember.user_id == User.id)
+        .where(
+            ChatMember.chat_id == chat.id,
+            ChatMember.user_id != msg.sender_id,
+            ChatMember.last_read_message_id >= msg.id,
+        )
+        .order_by(User.first_name, User.last_name, User.id)
+        .limit(MAX_READERS)
+    )
+    return [await safety.card_for(db, actor, user) for user in rows.scalars()]
+
+
 async def read_by_counts(db: AsyncSession, messages: list[Message]) -> dict[int, int]:
     """For each message, how many members other than its sender have read it.
 

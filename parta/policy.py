@@ -61,6 +61,13 @@ def can_post(kind: ChatKind, role: ChatRole, *, is_archived: bool) -> Decision:
     return allow()
 
 
+
+def can_see_readers(*, actor_id: int, sender_id: int | None) -> Decision:
+    """Who read a message: its author only ("read by 3 of 12" is the author's view;
+    others learn nothing about who reads what)."""
+    return allow() if sender_id is not None and actor_id == sender_id else deny("not_author")
+
+
 def can_edit_message(*, actor_id: int, sender_id: int | None, is_deleted: bool) -> Decision:
     """Only the author edits a message; a deleted one cannot be edited."""
     if is_deleted:
@@ -435,8 +442,19 @@ def can_see_phone(actor: OrgRole | None) -> Decision:
     return allow() if actor in ADMIN_ROLES else deny("not_org_admin")
 
 
+def staff_chat_role(role: OrgRole) -> ChatRole | None:
+    """The staff chat's place for a member of this role, or None.
+
+    Everyone who works at the organization is in it and its admins run it;
+    students and parents never are: the staff talk about children there.
+    """
+    if role in ADMIN_ROLES:
+        return ChatRole.admin
+    return ChatRole.member if role in STAFF_ROLES else None
+
+
 def can_change_managed_chat_members(*, is_managed: bool) -> Decision:
-    """Class, parents' and group chats follow the organization: nobody adds,
+    """Class, parents', group and staff chats follow the organization: nobody adds,
     removes or leaves them by hand (change the class instead)."""
     return deny("managed_chat") if is_managed else allow()
 

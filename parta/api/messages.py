@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from parta import messages
 from parta.api.deps import CurrentUser, DbSession, SettingsDep
 from parta.api.errors import errors
-from parta.api.schemas import MessageOut, MessagePage
+from parta.api.schemas import MessageOut, MessagePage, UserPublic
 from parta.db.tables import Message, User
 from parta.errors import ErrorCode as E
 
@@ -53,6 +53,10 @@ class ReactionIn(BaseModel):
 
 class ReactionSet(BaseModel):
     reactions: list[str]
+
+
+class ReaderList(BaseModel):
+    readers: list[UserPublic]
 
 
 async def render(db: AsyncSession, actor: User, rows: list[Message]) -> list[MessageOut]:
@@ -224,6 +228,18 @@ async def pin(chat_id: int, message_id: int, user: CurrentUser, db: DbSession) -
 async def unpin(chat_id: int, message_id: int, user: CurrentUser, db: DbSession) -> MessageOut:
     msg = await messages.set_pinned(db, user, chat_id, message_id, pinned=False)
     return (await render(db, user, [msg]))[0]
+
+
+@router.get(
+    "/messages/{message_id}/readers",
+    response_model=ReaderList,
+    response_model_exclude_none=True,
+    responses=errors(*MessageErrors, E.forbidden),
+)
+async def readers(chat_id: int, message_id: int, user: CurrentUser, db: DbSession) -> ReaderList:
+    """Who read your own message (its author only), by name; at most 500."""
+    found = await messages.message_readers(db, user, chat_id, message_id)
+    return ReaderList(readers=[UserPublic(**card) for card in found])
 
 
 @router.get(

@@ -105,6 +105,11 @@ def test_group_menu_actions(web_server: WebServer, open_as: Any, people: dict[st
 
     # The friend has the chat open, so the owner's message becomes read (live).
     expect(bubble(owner, "Собрание в 19:00").get_by_text("✓✓")).to_be_visible()
+    # Who read it: the author opens the list and sees the friend by name.
+    bubble(owner, "Собрание в 19:00").get_by_text("✓✓").click()
+    readers = owner.get_by_role("dialog", name="Кто прочитал")
+    expect(readers).to_contain_text("Борис Друзьев")
+    owner.keyboard.press("Escape")
 
     # Pin: the bar appears for both; clicking it jumps (the bar stays).
     open_menu(owner, "Собрание в 19:00").get_by_role("menuitem", name="Закрепить").click()

@@ -39,8 +39,6 @@ export default {
   "chatx.read.nOfM": "{verb} {n} of {m}",
   "chatx.read.verb": "read by|read by",
   "chatx.read.who": "Who read it",
-  "chatx.read.andMore": "and {n} more",
-  "chatx.read.count": "Read by {n}. Names appear when members read while the chat is open.",
 
   "chatx.pin.one": "Pinned message",
   "chatx.pin.nOfM": "Pinned {n} of {m}",

@@ -39,8 +39,6 @@ export default {
   "chatx.read.nOfM": "{verb} {n} из {m}",
   "chatx.read.verb": "прочитал|прочитали|прочитали",
   "chatx.read.who": "Кто прочитал",
-  "chatx.read.andMore": "и ещё {n}",
-  "chatx.read.count": "Прочитали: {n}. Имена появятся, когда участники будут читать при открытом чате.",
 
   "chatx.pin.one": "Закреплённое сообщение",
   "chatx.pin.nOfM": "Закреплённое {n} из {m}",

@@ -1,25 +1,24 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { Chat, ChatMember, Message } from "../../../api/types";
+import { api } from "../../../api/client";
+import type { Chat, Message, UserPublic } from "../../../api/types";
 import { t } from "../../../i18n";
 import { useMe } from "../../../store/session";
-import { chatMembers, knownReaders, startExtrasFeed } from "./data";
+import { ErrorText, Spinner } from "../../../ui";
 import { fullName, receipt } from "./logic";
 import { liveReadBy, watchReceipt } from "./receipts";
 
-/**
- * Who read the message. The API gives only the count (`read_by`), so the names are
- * those seen reading in live `chat.read` events; the rest is "и ещё N".
- */
-function Readers({ chat, message, readBy, onClose }: { chat: Chat; message: Message; readBy: number; onClose: () => void }) {
-  const [members, setMembers] = useState<ChatMember[] | null>(null);
+/** Who read the message: the server's list (`GET …/messages/{id}/readers`, author only). */
+function Readers({ chat, message, onClose }: { chat: Chat; message: Message; onClose: () => void }) {
+  const [readers, setReaders] = useState<UserPublic[] | null>(null);
+  const [error, setError] = useState<unknown>(null);
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
-    chatMembers(chat.id).then(setMembers, () => setMembers([]));
+    api<{ readers: UserPublic[] }>("GET", `/chats/${chat.id}/messages/${message.id}/readers`).then(
+      (list) => setReaders(list.readers),
+      setError,
+    );
     ref.current?.focus();
-  }, [chat.id]);
-  const ids = new Set(knownReaders(chat.id, message.id).filter((id) => id !== message.sender_id));
-  const names = (members ?? []).filter((member) => ids.has(member.id)).map((member) => fullName(member));
-  const rest = Math.max(readBy - names.length, 0);
+  }, [chat.id, message.id]);
   return (
     <div
       ref={ref}
@@ -30,14 +29,15 @@ function Readers({ chat, message, readBy, onClose }: { chat: Chat; message: Mess
       onKeyDown={(event) => event.key === "Escape" && onClose()}
     >
       <strong>{t("chatx.read.who")}</strong>
-      {names.length > 0 && (
+      <ErrorText error={error} />
+      {readers === null && !error && <Spinner />}
+      {readers && (
         <ul class="chatx-plain">
-          {names.map((name) => (
-            <li key={name}>{name}</li>
+          {readers.map((reader) => (
+            <li key={reader.id}>{fullName(reader)}</li>
           ))}
         </ul>
       )}
-      {rest > 0 && <p class="muted">{names.length ? t("chatx.read.andMore", { n: rest }) : t("chatx.read.count", { n: rest })}</p>}
     </div>
   );
 }
@@ -51,7 +51,6 @@ export function ReadReceipt({ chat, message }: { chat: Chat; message: Message })
   const own = me !== null && message.sender_id === me.id && !message.is_deleted;
   useEffect(() => {
     if (!own) return;
-    startExtrasFeed(); // names for "who read" come from read events seen from now on
     return watchReceipt(chat.id, message.id, () => setTick((value) => value + 1));
   }, [own, chat.id, message.id]);
   if (!own) return null;
@@ -80,7 +79,7 @@ export function ReadReceipt({ chat, message }: { chat: Chat; message: Message })
       ) : (
         <span class="chatx-receipt__btn">{body}</span>
       )}
-      {open && <Readers chat={chat} message={message} readBy={readBy} onClose={close} />}
+      {open && <Readers chat={chat} message={message} onClose={close} />}
     </span>
   );
 }

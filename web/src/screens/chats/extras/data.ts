@@ -9,7 +9,6 @@ const members = new Map<number, Promise<ChatMember[]>>();
 const reactionSets = new Map<number, Promise<string[]>>();
 const memberListeners = new Set<(chatId: number) => void>();
 // Read pointers seen live in `chat.read` events this session (chat → user → message id).
-const readPointers = new Map<number, Map<number, number>>();
 let started = false;
 
 function start(): void {
@@ -24,14 +23,6 @@ function start(): void {
   }
   subscribe("user.updated", () => {
     members.clear();
-  });
-  subscribe("chat.read", (event) => {
-    const userId = event.data?.user_id;
-    const messageId = event.data?.message_id;
-    if (!event.chat_id || typeof userId !== "number" || typeof messageId !== "number") return;
-    const pointers = readPointers.get(event.chat_id) ?? new Map<number, number>();
-    readPointers.set(event.chat_id, pointers);
-    pointers.set(userId, Math.max(pointers.get(userId) ?? 0, messageId));
   });
 }
 
@@ -68,17 +59,4 @@ export function reactionSet(chatId: number): Promise<string[]> {
     reactionSets.set(chatId, request);
   }
   return request;
-}
-
-/** Members known (from live read events) to have read up to this message. */
-export function knownReaders(chatId: number, messageId: number): number[] {
-  start();
-  const pointers = readPointers.get(chatId);
-  if (!pointers) return [];
-  return [...pointers.entries()].filter(([, upTo]) => upTo >= messageId).map(([user]) => user);
-}
-
-/** Start listening early (read events that arrive before a receipt is opened count). */
-export function startExtrasFeed(): void {
-  start();
 }
