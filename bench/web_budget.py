@@ -118,11 +118,26 @@ async def throttle(page: Any) -> None:
     await cdp.send("Network.emulateNetworkConditions", SLOW_3G)
 
 
-async def visible_after_navigation(page: Any, url: str) -> float:
+TIMELINE_JS = """() => {
+  const nav = performance.getEntriesByType("navigation")[0];
+  const out = {html_done: Math.round(nav.responseEnd)};
+  for (const r of performance.getEntriesByType("resource")) {
+    const name = new URL(r.name).pathname;
+    const key = name.startsWith("/assets/") ? "asset " + name.split("/").pop().split("-")[0] : name;
+    if (!(key in out)) out[key] = [Math.round(r.startTime), Math.round(r.responseEnd)];
+  }
+  return out;
+}"""
+
+
+async def visible_after_navigation(page: Any, url: str, timeline: list[Json] | None = None) -> float:
     """ms from navigation start to the first chat row being visible."""
     await page.goto(url, wait_until="commit")
     await page.locator(CHAT_ROW).first.wait_for(state="visible", timeout=120_000)
-    return float(await page.evaluate("performance.now()"))
+    visible = float(await page.evaluate("performance.now()"))
+    if timeline is not None:
+        timeline.append(await page.evaluate(TIMELINE_JS) | {"list_visible": round(visible)})
+    return visible
 
 
 async def measure(base_url: str, data_dir: Path, runs: int, chats: int) -> Json:
@@ -130,6 +145,7 @@ async def measure(base_url: str, data_dir: Path, runs: int, chats: int) -> Json:
 
     phone, token = await make_person(base_url, data_dir, "+79990001234", chats)
     cold: list[float] = []
+    timelines: list[Json] = []
     warm: list[float] = []
     after_sign_in: list[float] = []
     async with async_playwright() as pw:
@@ -139,7 +155,7 @@ async def measure(base_url: str, data_dir: Path, runs: int, chats: int) -> Json:
             await context.add_init_script(f"localStorage.setItem('parta.token', {json.dumps(token)})")
             page = await context.new_page()
             await throttle(page)
-            cold.append(await visible_after_navigation(page, "/"))
+            cold.append(await visible_after_navigation(page, "/", timelines))
             await page.wait_for_load_state("networkidle", timeout=120_000)
             await page.wait_for_timeout(500)  # let the service worker and the cache settle
             warm.append(await visible_after_navigation(page, "/"))
@@ -149,6 +165,8 @@ async def measure(base_url: str, data_dir: Path, runs: int, chats: int) -> Json:
         await browser.close()
     return {
         "cold_ms": _stats(cold),
+        # Where a cold load's time goes: [start, end] ms of each request, for the median run.
+        "cold_timeline": timelines[cold.index(sorted(cold)[len(cold) // 2])],
         "warm_ms": _stats(warm),
         "after_sign_in_ms": _stats(after_sign_in),
         "chats_in_list": chats,
