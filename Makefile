@@ -47,9 +47,13 @@ run: setup web
 	$(BIN)/parta demo
 	$(BIN)/parta serve --host 127.0.0.1 --port 8000 --no-upgrade
 
+# Two workers (this machine has two cores); tests of one module stay on one worker, so
+# module-scoped servers and browsers are started once.
+PYTEST_WORKERS ?= 2
+
 test: setup lint web
 	cd web && npm test --silent
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadscope
 
 lint: setup
 	$(BIN)/ruff check parta tests bench

@@ -38,6 +38,7 @@ from parta.api import (
     users,
     waves,
     ws,
+    years,
 )
 from parta.api.deps import Services
 from parta.archiving import ARCHIVE_TRANSITION
@@ -48,6 +49,7 @@ from parta.errors import ErrorCode
 from parta.events.bus import Bus
 from parta.events.gateway import Hub, Limits
 from parta.events.tailer import LogTailer
+from parta.orgs.rollover import ROLLOVER_TRANSITION
 from parta.runtime import tune_gc
 from parta.scheduler import Scheduler
 
@@ -72,7 +74,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     bus.on_log(tailer.wake)
     scheduler = Scheduler(
-        services.database, [ARCHIVE_TRANSITION], poll_seconds=settings.scheduler_poll_seconds
+        services.database,
+        [ARCHIVE_TRANSITION, ROLLOVER_TRANSITION],
+        poll_seconds=settings.scheduler_poll_seconds,
     )
 
     @asynccontextmanager
@@ -107,7 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     routers = (auth, me, users, chats, messages, files, invites, sync, search, ws)
     org_routers = (orgs, org_members, classes, org_joining, parental, blocks, moderation, roster)
     app.include_router(migration.router, prefix=API)
-    for module in (*routers, *org_routers, archiving, waves):
+    for module in (*routers, *org_routers, archiving, waves, years):
         app.include_router(module.router, prefix=API)
     app.include_router(history_import.router, prefix=API)
     history_limit = settings.history_max_upload_bytes + 1024 * 1024

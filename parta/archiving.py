@@ -218,6 +218,20 @@ async def claim_archive(db: AsyncSession, chat_id: int, now: datetime) -> bool:
     return True
 
 
+async def reopen_chat(db: AsyncSession, chat_id: int) -> bool:
+    """Take an archived chat out of the archive (an undone school-year rollover), in the
+    caller's transaction; True if it was archived. Emits ``chat.updated``
+    (``is_archived`` false, plan and successor cleared)."""
+    chat = await db.get(Chat, chat_id)
+    if chat is None or (chat.archived_at is None and chat.archive_at is None):
+        return False
+    chat.archived_at = chat.archive_at = chat.archive_by = chat.successor_chat_id = None
+    await db.flush()
+    payload = _plan_payload(chat) | {"is_archived": False}
+    await events.append(db, "chat.updated", chat_id=chat.id, payload=payload)
+    return True
+
+
 async def due_archives(db: AsyncSession, now: datetime, limit: int) -> list[int]:
     """Chats whose moment has passed and which nobody has marked archived yet, oldest plan first."""
     rows = await db.execute(

@@ -15,6 +15,7 @@ import uvicorn
 from rich.console import Console
 
 from parta.config import Settings
+from parta.db.engine import command_session
 from parta.events.shared_frames import SharedFrameProtocol
 
 if TYPE_CHECKING:
@@ -79,6 +80,18 @@ def _upgrade(settings: Settings) -> None:
     with console.status("Applying migrations..."):
         upgrade(settings.resolved_database_url)
     console.print(f"Schema is at revision {current_head()} ({_safe_url(settings)})")
+    made = asyncio.run(_backfill_staff_chats(settings))
+    if made:
+        console.print(f"Staff chats created for {made} organizations")
+
+
+async def _backfill_staff_chats(settings: Settings) -> int:
+    """Organizations from before staff chats get theirs through the ordinary sync (with
+    its events), not in a migration that open clients would never hear of. Idempotent."""
+    from parta.orgs.staffchat import ensure_staff_chats
+
+    async with command_session(settings.resolved_database_url) as db:
+        return await ensure_staff_chats(db)
 
 
 def _safe_url(settings: Settings) -> str:
@@ -113,16 +126,10 @@ def create_operator(phone: str = typer.Argument(..., help="phone number, e.g. +7
 
 
 async def _create_operator(settings: Settings, phone: str) -> str:
-    from parta.db.engine import Database
-    from parta.events.bus import LocalBus
     from parta.orgs.organizations import create_operator
 
-    database = Database(settings.resolved_database_url, LocalBus())
-    try:
-        async with database.session() as db:
-            result = await create_operator(db, phone)
-    finally:
-        await database.dispose()
+    async with command_session(settings.resolved_database_url) as db:
+        result = await create_operator(db, phone)
     said = {
         "created": "New account (names empty until its first sign-in) is now an operator",
         "promoted": "Existing account is now an operator",
@@ -162,27 +169,21 @@ async def _import_roster(
 ) -> RosterReport:
     from rich.progress import Progress
 
-    from parta.db.engine import Database
-    from parta.events.bus import LocalBus
     from parta.migration import roster
 
-    database = Database(settings.resolved_database_url, LocalBus())
-    try:
-        async with database.session() as db:
-            actor = await roster.importing_admin(db, org_id, as_phone)
-            if dry_run:
-                return await roster.check_roster(db, actor, org_id, data)
-            with Progress(console=console, transient=True) as bar:
-                task = bar.add_task("Importing", total=None)
-                return await roster.import_roster(
-                    db,
-                    actor,
-                    org_id,
-                    data,
-                    progress=lambda done, total: bar.update(task, completed=done, total=total),
-                )
-    finally:
-        await database.dispose()
+    async with command_session(settings.resolved_database_url) as db:
+        actor = await roster.importing_admin(db, org_id, as_phone)
+        if dry_run:
+            return await roster.check_roster(db, actor, org_id, data)
+        with Progress(console=console, transient=True) as bar:
+            task = bar.add_task("Importing", total=None)
+            return await roster.import_roster(
+                db,
+                actor,
+                org_id,
+                data,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
 
 
 def _print_report(report: RosterReport, *, dry_run: bool) -> None:
@@ -258,16 +259,10 @@ def _run_as_operator(action: Callable[[AsyncSession, User], Awaitable[T]], as_ph
     _upgrade(settings)
 
     async def run() -> T:
-        from parta.db.engine import Database
-        from parta.events.bus import LocalBus
         from parta.migration import waves
 
-        database = Database(settings.resolved_database_url, LocalBus())
-        try:
-            async with database.session() as db:
-                return await action(db, await waves.cli_operator(db, as_phone))
-        finally:
-            await database.dispose()
+        async with command_session(settings.resolved_database_url) as db:
+            return await action(db, await waves.cli_operator(db, as_phone))
 
     try:
         return asyncio.run(run())
@@ -446,3 +441,75 @@ def migration_report(
     commands.print_report(console, found)
     if csv_file is not None:
         console.print(f"CSV written to {csv_file}")
+
+
+# --- School years: the yearly rollover (parta/orgs/year_commands.py) ---
+
+year_app = typer.Typer(help="School years: plan, preview, run and undo the rollover.", no_args_is_help=True)
+app.add_typer(year_app, name="year")
+AS_ADMIN = typer.Option(None, "--as-phone", help="an admin's phone (default: the organization's first admin)")
+
+
+def _year_run(run: Callable[[Settings], Awaitable[dict[str, object]]]) -> None:
+    """Run one year command and print the rollover; a Parta error is printed in red, exit code 1."""
+    from parta.orgs import year_commands
+
+    settings = Settings()
+    _upgrade(settings)
+    year_commands.print_rollover(console, _migration_run(run(settings)))
+
+
+@year_app.command("plan")
+def year_plan(
+    org: int = typer.Option(..., "--org", help="organization id"),
+    at: datetime = typer.Option(
+        ..., "--at", formats=["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"], help='local time: "2026-09-01 08:00"'
+    ),
+    classes: str = typer.Option("", "--classes", help="only these classes: 5А,6Б (default: all)"),
+    leaving: str = typer.Option("", "--leaving", help="member ids of students who leave: 12,15"),
+    as_phone: str | None = AS_ADMIN,
+) -> None:
+    """Plan the rollover of the organization's classes (see docs/ru/admin-guide.md)."""
+    from parta.orgs import year_commands
+
+    try:
+        leaving_ids = [int(x) for x in _csv_list(leaving)]
+    except ValueError:
+        console.print("[red]--leaving: номера участников через запятую.[/red]")
+        raise typer.Exit(code=2) from None
+    names = _csv_list(classes) or None
+    _year_run(
+        lambda s: year_commands.plan(s, org, at, class_names=names, leaving=leaving_ids, as_phone=as_phone)
+    )
+
+
+@year_app.command("preview")
+def year_preview(
+    rollover_id: int = typer.Argument(..., help="rollover id"), as_phone: str | None = AS_ADMIN
+) -> None:
+    """What a planned rollover will do, class by class (what it did, once run)."""
+    from parta.orgs import year_commands
+
+    _year_run(lambda s: year_commands.preview(s, rollover_id, as_phone))
+
+
+@year_app.command("run")
+def year_run(
+    rollover_id: int = typer.Argument(..., help="rollover id"),
+    now: bool = typer.Option(False, "--now", help="run at once, before its moment"),
+    as_phone: str | None = AS_ADMIN,
+) -> None:
+    """Run a rollover whose moment has passed (the server does it by itself), or --now."""
+    from parta.orgs import year_commands
+
+    _year_run(lambda s: year_commands.run(s, rollover_id, now=now, as_phone=as_phone))
+
+
+@year_app.command("undo")
+def year_undo(
+    rollover_id: int = typer.Argument(..., help="rollover id"), as_phone: str | None = AS_ADMIN
+) -> None:
+    """Undo a rollover within its grace period (72 hours by default)."""
+    from parta.orgs import year_commands
+
+    _year_run(lambda s: year_commands.undo(s, rollover_id, as_phone))

@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     ws_queue_limit: int = 2000
     # How often each process looks for due scheduled changes (chats closing at a set time).
     scheduler_poll_seconds: float = Field(5.0, gt=0)
+    # How long an admin may undo a school-year rollover after it ran (parta/orgs/rollover.py).
+    rollover_undo_hours: int = Field(72, ge=1, le=720)
     # Freeze start-up objects out of garbage collection (parta/runtime.py); off in tests,
     # which start many apps in one process.
     gc_tuning: bool = True

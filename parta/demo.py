@@ -15,9 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from parta import accounts, messages
 from parta.clock import utcnow
 from parta.config import Settings
-from parta.db.engine import Database, transaction
+from parta.db.engine import command_session, transaction
 from parta.db.tables import Organization, User
-from parta.events.bus import LocalBus
 from parta.orgs import classes, members, organizations, parent_links
 from parta.policy import OrgKind, OrgRole
 
@@ -83,20 +82,14 @@ def _people() -> list[tuple[str, str]]:
 
 
 async def seed(settings: Settings) -> DemoResult:
-    database = Database(settings.resolved_database_url, LocalBus())
-    try:
-        async with database.session() as db:
-            result = DemoResult(created=False, users=_people())
-            existing = await db.execute(
-                select(Organization.id).where(Organization.full_name == SCHOOL.full_name)
-            )
-            if existing.first() is not None:
-                return result
-            await _school(db, settings)
-            result.created = True
+    async with command_session(settings.resolved_database_url) as db:
+        result = DemoResult(created=False, users=_people())
+        existing = await db.execute(select(Organization.id).where(Organization.full_name == SCHOOL.full_name))
+        if existing.first() is not None:
             return result
-    finally:
-        await database.dispose()
+        await _school(db, settings)
+        result.created = True
+        return result
 
 
 async def _school(db: AsyncSession, settings: Settings) -> None:

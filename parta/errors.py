@@ -51,6 +51,8 @@ class ErrorCode(StrEnum):
     join_request_not_found = "join_request_not_found"
     report_not_found = "report_not_found"
     wave_not_found = "wave_not_found"
+    rollover_not_found = "rollover_not_found"
+    transfer_not_found = "transfer_not_found"
     # Rights.
     forbidden = "forbidden"
     # A chat closed by archiving: reading works, changing it does not (403).
@@ -190,6 +192,14 @@ def wave_not_found() -> NotFound:
     return NotFound("Волна переезда не найдена.", code=ErrorCode.wave_not_found)
 
 
+def rollover_not_found() -> NotFound:
+    return NotFound("Перевод классов не найден.", code=ErrorCode.rollover_not_found)
+
+
+def transfer_not_found() -> NotFound:
+    return NotFound("Перевод ученика не найден.", code=ErrorCode.transfer_not_found)
+
+
 def chat_archived(successor_title: str | None) -> Forbidden:
     """A change to an archived chat; the message points to the chat that continues it."""
     message = "Этот чат в архиве: писать и менять в нём ничего нельзя, история доступна для чтения."
@@ -243,6 +253,8 @@ STATUS_OF: dict[ErrorCode, int] = {
     ErrorCode.join_request_not_found: 404,
     ErrorCode.report_not_found: 404,
     ErrorCode.wave_not_found: 404,
+    ErrorCode.rollover_not_found: 404,
+    ErrorCode.transfer_not_found: 404,
     ErrorCode.conflict: 409,
     ErrorCode.invite_expired: 410,
     ErrorCode.invite_exhausted: 410,

@@ -41,7 +41,7 @@ from parta.db.tables import (
 )
 from parta.errors import Conflict, InvalidInput, member_not_found, message_not_found, report_not_found
 from parta.events import log as events
-from parta.orgs import chatsync, core, members
+from parta.orgs import chatsync, core, members, staffchat
 from parta.orgs.core import ACTIVE, SUSPENDED, OrgAccess
 from parta.policy import ChatRole, OrgRole
 from parta.render import Json, ts
@@ -409,6 +409,7 @@ async def suspend_member(db: AsyncSession, access: OrgAccess, member: OrgMember)
     member.status = SUSPENDED
     await db.flush()
     await chatsync.sync_classes(db, touched)
+    await staffchat.sync_staff_chat(db, access.org.id)
     await chatsync.leave_archived_chats(db, access.org.id, member.user_id)
     payload = {"org_id": access.org.id, "member_id": member.id, "reason": SUSPENDED}
     await events.append_for_users(db, "org.left", [member.user_id], payload)

@@ -61,7 +61,6 @@ def can_post(kind: ChatKind, role: ChatRole, *, is_archived: bool) -> Decision:
     return allow()
 
 
-
 def can_see_readers(*, actor_id: int, sender_id: int | None) -> Decision:
     """Who read a message: its author only ("read by 3 of 12" is the author's view;
     others learn nothing about who reads what)."""
@@ -492,3 +491,36 @@ def can_see_migration_report(org_role: OrgRole | None, chat_role: ChatRole | Non
     if chat_role in MANAGERS:
         return allow("chat_manager")
     return deny("not_org_admin")
+
+
+# School years: rollover and transfers ---------------------------------------
+
+
+def can_roll_over(actor: OrgRole | None, *, has_grades: bool) -> Decision:
+    """Plan, preview, run and undo the yearly rollover: the org's admins, and only
+    where classes have grades to move (schools, colleges; not kindergartens or
+    extra-curricular centres, whose groups are free-form)."""
+    managing = can_manage_org(actor)
+    if not managing:
+        return managing
+    return allow() if has_grades else deny("no_grades")
+
+
+def can_run_rollover(status: str) -> Decision:
+    """Only a planned rollover runs (or is cancelled); it runs once."""
+    return allow() if status == "planned" else deny("rollover_not_planned")
+
+
+def can_undo_rollover(status: str, *, within_grace: bool) -> Decision:
+    """A finished rollover may be undone until its grace period ends, once."""
+    if status != "done":
+        return deny("rollover_not_done")
+    return allow() if within_grace else deny("undo_expired")
+
+
+def can_transfer_to_org(*, is_target_verified: bool, is_same_org: bool) -> Decision:
+    """A student moves to another school only if that school is verified: an
+    unverified org ("anyone can make a school") must not receive a child."""
+    if is_same_org:
+        return deny("same_org")
+    return allow() if is_target_verified else deny("org_not_verified")

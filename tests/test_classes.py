@@ -232,7 +232,11 @@ async def test_a_homeroom_teacher_given_a_non_teaching_role_stops_teaching(
         cls["id"],
         group["id"],
     ]
-    assert _types(teacher_events).count("chat.removed") == 3  # class, parents' and group chats
+    # The class, parents' and group chats, and the staff chat: a student or parent is not staff.
+    chats = (await api.as_(school.admin).get("/api/v1/chats")).json()["chats"]
+    staff_chat = next(c["id"] for c in chats if c.get("purpose") == "staff")
+    removed = [e["data"]["chat_id"] for e in teacher_events if e["type"] == "chat.removed"]
+    assert sorted(removed) == sorted([cls["chat_id"], cls["parents_chat_id"], group["chat_id"], staff_chat])
 
 
 async def test_rename_renames_the_chats(api: Api, orgs: OrgFactory) -> None:

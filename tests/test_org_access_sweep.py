@@ -57,6 +57,12 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
             "file": ("roster.csv", "ФИО;роль;телефон\nИван Петров;ученик;+79990001133\n".encode(), "text/csv")
         }
     },
+    # School years, rollovers, transfers (tests/test_rollover.py, test_transfers.py).
+    ("patch", "/orgs/{org_id}/school-year-settings"): {"json": {"last_grade": 9}},
+    ("post", "/orgs/{org_id}/rollovers"): {"json": {}},
+    ("post", "/orgs/{org_id}/rollovers/preview"): {"json": {}},
+    ("post", "/orgs/{org_id}/members/{member_id}/transfer"): {"json": {"class_id": "{class_id}"}},
+    ("post", "/orgs/{org_id}/transfers/{transfer_id}/accept"): {"json": {"class_id": "{class_id}"}},
     ("post", "/orgs/{org_id}/chat-manifests"): {
         "files": {"file": ("chats.csv", "Чат;Телефон\nРодители 5А;+79990001144\n".encode(), "text/csv")}
     },
@@ -131,6 +137,8 @@ async def _school_with_everyone(api: Api, make: Factory, orgs: OrgFactory) -> tu
         "request_id": request.json()["join_request"]["id"],
         "report_id": report.json()["id"],
         "chat_id": klass["chat_id"],  # migration routes: rights are checked before the chat
+        "rollover_id": 1,  # rollovers and transfers: rights are checked before the id
+        "transfer_id": 1,
     }
     people = {"teacher": teacher, "student": student, "parent": parent, "removed": removed, "ids": ids}
     return school, people

@@ -122,9 +122,11 @@ async def test_teacher_joins_by_link_and_admins_hear_of_it(api: Api, make: Facto
     [own] = _of(await api.as_(newcomer).sync(newcomer_since), "org.joined")
     assert own == {"org": body["org"], "member_id": body["member_id"], "role": "teacher"}
     admin_events = await api.as_(school.admin).sync(admin_since)
-    assert _types(admin_events) == ["org_invite.created", "org.member_added"]
+    # The admin is in the staff chat, which the new teacher enters.
+    assert _types(admin_events) == ["org_invite.created", "chat.member_added", "org.member_added"]
     assert admin_events[0]["data"] == {"org_id": school.id, "invite": invite}
-    member = admin_events[1]["data"]["member"]
+    assert [u["id"] for u in admin_events[1]["data"]["users"]] == [newcomer.id]
+    member = admin_events[2]["data"]["member"]
     assert member["member_id"] == body["member_id"] and member["user_id"] == newcomer.id
     assert member["role"] == "teacher" and member["phone"] == newcomer.phone
     [listed] = await _listed(api, school)

@@ -72,8 +72,11 @@ async def test_admin_adds_a_person_with_an_account_who_hears_of_it(
         "phone": teacher.phone,
     }
     events = await api.as_(teacher).sync(teacher_since)
-    assert _types(events) == ["org.joined"]
-    joined = events[0]["data"]
+    # A teacher is staff: the staff chat takes them in, as the org tells them.
+    assert _types(events) == ["chat.member_added", "org.joined"]
+    staff_chat = (await api.as_(teacher).get("/api/v1/chats")).json()["chats"][0]
+    assert staff_chat["purpose"] == "staff" and events[0]["data"]["chat_id"] == staff_chat["id"]
+    joined = events[1]["data"]
     assert joined["org"]["id"] == school.id and joined["org"]["my_role"] == "teacher"
     assert joined["member_id"] == member["member_id"] and joined["role"] == "teacher"
     assert teacher.phone not in str(events)

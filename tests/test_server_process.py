@@ -119,7 +119,8 @@ def test_demo_seed_is_idempotent_and_usable(database_url: str, tmp_path: Path) -
         assert [m.get("sender_badge") for m in history["messages"]] == ["teacher", None, "teacher"]
         [school] = client.get("/api/v1/orgs", headers=headers).json()["orgs"]
         assert school["is_verified"] and school["my_role"] == "parent"
-        # The teacher of both classes sees all four class chats.
+        # The teacher of both classes sees all four class chats and the staff chat.
         headers = _sign_in(client, data_dir, "+79000000004")
         titles = {c["title"] for c in client.get("/api/v1/chats", headers=headers).json()["chats"]}
-        assert titles == {"5А класс", "5А — родители", "7Б класс", "7Б — родители"}
+        class_chats = {"5А класс", "5А — родители", "7Б класс", "7Б — родители"}
+        assert titles == class_chats | {"Сотрудники — Школа № 1 (демо)"}

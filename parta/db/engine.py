@@ -11,7 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from parta.events.bus import Bus
+from parta.events.bus import Bus, LocalBus
 
 BUS_KEY = "parta.bus"
 PENDING_KEY = "parta.pending_events"
@@ -116,3 +116,15 @@ async def transaction(db: AsyncSession) -> AsyncIterator[AsyncSession]:
         bus: Bus | None = db.info.get(BUS_KEY)
         if bus is not None:
             await bus.publish([e.id for e in pending])
+
+
+@asynccontextmanager
+async def command_session(url: str) -> AsyncIterator[AsyncSession]:
+    """A session for a command-line tool (imports, demo, admin): its own engine and an
+    in-process bus; running servers pick up its events when they next read the log."""
+    database = Database(url, LocalBus())
+    try:
+        async with database.session() as db:
+            yield db
+    finally:
+        await database.dispose()

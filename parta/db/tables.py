@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -97,6 +98,16 @@ class Session(Base):
 
 class Chat(Base):
     __tablename__ = "chats"
+    __table_args__ = (
+        # One staff chat per organization (parta/orgs/staffchat.py).
+        Index(
+            "uq_chats_org_staff",
+            "org_id",
+            unique=True,
+            sqlite_where=text("purpose = 'staff'"),
+            postgresql_where=text("purpose = 'staff'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))  # direct | group | channel
@@ -111,7 +122,8 @@ class Chat(Base):
     last_activity_at: Mapped[datetime]
     archived_at: Mapped[datetime | None]
     # Chats an organization keeps in sync with its classes and groups
-    # ("class", "parents", "group"); their members follow the org, not invites.
+    # ("class", "parents", "group") and its staff ("staff"); their members
+    # follow the org, not invites.
     # No foreign key: SQLite cannot add one to an existing table without copying it.
     org_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     class_group_id: Mapped[int | None] = mapped_column(BigInteger)
@@ -317,16 +329,18 @@ class OrgMember(Base):
 
 
 class ClassGroup(Base):
-    """A class ("5А": grade and letter) or a free-form group (a club, a subject)."""
+    """A class ("5А": grade and letter), a free-form group (a club, a subject) or a
+    kindergarten's preschool group (free-form name, only a parents' chat)."""
 
     __tablename__ = "class_groups"
     __table_args__ = (UniqueConstraint("org_id", "kind", "norm_key", name="uq_class_groups_org_kind_key"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(8))  # class | group
+    kind: Mapped[str] = mapped_column(String(16))  # class | group | preschool
     name: Mapped[str] = mapped_column(String(64))
-    # "5|А" for classes, the case-folded name for groups: "5а", "5 А", "5-a" are one class.
+    # "5|А" for classes, the case-folded name for groups and preschool groups:
+    # "5а", "5 А", "5-a" are one class.
     norm_key: Mapped[str] = mapped_column(String(64))
     grade: Mapped[int | None] = mapped_column(Integer)
     letter: Mapped[str | None] = mapped_column(String(8))
@@ -334,6 +348,11 @@ class ClassGroup(Base):
     chat_id: Mapped[int | None] = mapped_column(BigInteger)  # class chat / group chat
     parents_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
+    # Classes belong to a school year (parta/orgs/years.py); groups to none. A class
+    # closed by the yearly rollover keeps its rows and its archived chats, and its
+    # ``norm_key`` gets "@<year id>" so next year's class of that name can exist.
+    year_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    closed_at: Mapped[datetime | None]
 
 
 class ClassGroupMember(Base):
@@ -564,3 +583,103 @@ class MigrationListing(Base):
     class_name: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class SchoolYear(Base):
+    """One school year of an organization ("2025/26": 1 September - 31 August by default)."""
+
+    __tablename__ = "school_years"
+    __table_args__ = (UniqueConstraint("org_id", "starts_on", name="uq_school_years_org_starts"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    label: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+
+
+class SchoolYearSettings(Base):
+    """An organization's own year dates ("MM-DD") and last grade; no row: the defaults."""
+
+    __tablename__ = "school_year_settings"
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
+    starts_on: Mapped[str] = mapped_column(String(5))
+    ends_on: Mapped[str] = mapped_column(String(5))
+    last_grade: Mapped[int | None] = mapped_column(Integer)
+    updated_by: Mapped[int | None] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime]
+
+
+class Rollover(Base):
+    """A planned yearly rollover of an organization's classes (parta/orgs/rollover.py).
+
+    ``class_ids`` None: every class of ``from_year_id``. ``status``: planned ->
+    done (claimed by one process at ``run_at``) -> undone (within ``undo_until``);
+    or cancelled before it ran.
+    """
+
+    __tablename__ = "rollovers"
+    __table_args__ = (Index("ix_rollovers_status_run_at", "status", "run_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    from_year_id: Mapped[int] = mapped_column(BigInteger)
+    to_year_id: Mapped[int] = mapped_column(BigInteger)
+    class_ids: Mapped[list[int] | None] = mapped_column(JSON)
+    leaving_member_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    run_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))
+    undo_hours: Mapped[int] = mapped_column(Integer)
+    undo_until: Mapped[datetime | None]
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
+    done_by: Mapped[int | None] = mapped_column(BigInteger)
+    undone_at: Mapped[datetime | None]
+    undone_by: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class RolloverClass(Base):
+    """What a rollover did to one class, so that undo can put it back exactly."""
+
+    __tablename__ = "rollover_classes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    rollover_id: Mapped[int] = mapped_column(ForeignKey("rollovers.id", ondelete="CASCADE"), index=True)
+    old_class_id: Mapped[int] = mapped_column(BigInteger)
+    new_class_id: Mapped[int | None] = mapped_column(BigInteger)
+    outcome: Mapped[str] = mapped_column(String(16))  # promoted | graduated | skipped
+    old_name: Mapped[str] = mapped_column(String(64))
+    new_name: Mapped[str | None] = mapped_column(String(64))
+    moved_member_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    leaving_member_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    archived_chat_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    new_chat_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    reason: Mapped[str | None] = mapped_column(String(32))
+
+
+class Transfer(Base):
+    """A student moving to another organization: asked by the old school's admin,
+    accepted or declined by the new school's admin (parta/orgs/transfers.py)."""
+
+    __tablename__ = "transfers"
+    __table_args__ = (
+        Index("ix_transfers_to_org_status", "to_org_id", "status"),
+        Index("ix_transfers_from_org_status", "from_org_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    from_org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    to_org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    member_id: Mapped[int | None] = mapped_column(BigInteger)  # the old membership (gone once accepted)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(128), default="")
+    status: Mapped[str] = mapped_column(String(16))  # pending | accepted | declined
+    new_member_id: Mapped[int | None] = mapped_column(BigInteger)
+    class_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+    decided_by: Mapped[int | None] = mapped_column(BigInteger)
+    decided_at: Mapped[datetime | None]

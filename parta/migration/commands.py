@@ -8,30 +8,15 @@ CLI module stays a list of commands.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from parta.config import Settings
+from parta.db.engine import command_session
 from parta.migration import manifest, reconcile, region, roster
-
-
-@asynccontextmanager
-async def _session(settings: Settings) -> AsyncIterator[AsyncSession]:
-    from parta.db.engine import Database
-    from parta.events.bus import LocalBus
-
-    database = Database(settings.resolved_database_url, LocalBus())
-    try:
-        async with database.session() as db:
-            yield db
-    finally:
-        await database.dispose()
 
 
 def _bar(console: Console) -> Progress:
@@ -60,7 +45,7 @@ def _summary_table(title: str, rows: dict[str, int], labels: dict[str, str]) -> 
 async def import_chats(
     settings: Settings, console: Console, data: bytes, org_id: int, as_phone: str | None, *, dry_run: bool
 ) -> manifest.ManifestReport:
-    async with _session(settings) as db:
+    async with command_session(settings.resolved_database_url) as db:
         actor = await roster.importing_admin(db, org_id, as_phone)
         if dry_run:
             return await manifest.check_manifest(db, actor, org_id, data)
@@ -117,7 +102,7 @@ async def import_region(
     region_code: str,
     parent_id: int | None,
 ) -> region.RegionReport:
-    async with _session(settings) as db:
+    async with command_session(settings.resolved_database_url) as db:
         actor = await roster.importing_admin(db, 0, as_phone)
         with _bar(console) as bar:
             task = bar.add_task("Rows", total=_data_lines(path))
@@ -156,7 +141,7 @@ def print_region(console: Console, report: region.RegionReport) -> None:
 async def report(
     settings: Settings, org_id: int, as_phone: str | None, csv_path: Path | None
 ) -> reconcile.OrgReport:
-    async with _session(settings) as db:
+    async with command_session(settings.resolved_database_url) as db:
         actor = await roster.importing_admin(db, org_id, as_phone)
         found = await reconcile.org_report(db, actor, org_id)
     if csv_path is not None:

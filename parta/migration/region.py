@@ -7,9 +7,11 @@ follow each other, and only one school's rows are held at a time, so memory
 stays flat however large the file (the per-school limit of 5,000 rows stays).
 Each school is found (by INN, else by exact name among the importer's own
 organizations) or created with the importer as its admin, then its rows go
-through the roster import (``roster.import_rows``): the same checks, actions,
-events, reconciliation listings and per-row transactions as a school's own
-upload. A school whose rows are split across the file is simply found again.
+through the roster import (``roster.import_rows``): the same checks, events,
+reconciliation listings and batched transactions (``parta.migration.bulk``) as
+a school's own upload. A school whose rows are split across the file is simply
+found again. An interrupted run is finished by running the file again: schools
+are found, people already there are counted as existing.
 """
 
 from __future__ import annotations

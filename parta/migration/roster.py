@@ -2,14 +2,20 @@
 classes and parent links.
 
 The file is read and every row checked first; a bad row is reported with its
-line number and a Russian reason and does not stop the others. The writes then
-go row by row through the ordinary actions (``create_class_group``,
-``add_member``, ``link_parent``) as the importing admin, so each change has its
-audit entry and events and obeys the same rules as adding people by hand. Each
-row is its own transaction: a long file does not hold the organization's lock
-for minutes, and a failure halfway keeps the rows before it. People already in
-the organization are skipped, so running a file again changes nothing and
-finishes an interrupted import.
+line number and a Russian reason and does not stop the others. Missing classes
+are made by the ordinary action (``create_class_group``). People and parent
+links are then written in batches of ``bulk.BATCH`` per transaction
+(``parta.migration.bulk``), each batch ending as the ordinary actions
+(``add_member``, ``link_parent``) would end row by row as the importing admin:
+the same audit entries and events, the same rules, the class chats synced once
+per batch instead of once per row. A batch does not hold the organization's
+lock for long, and a failure halfway keeps the batches before it. Rows the
+batch cannot take plainly (someone with an account, whose safe mode needs the
+reach checks; anything changed meanwhile) go through the actions one by one.
+People already in the organization are skipped, so running a file again
+changes nothing and finishes an interrupted import. ``import_rows_by_actions``
+writes every row through the actions: the reference the batches are tested
+against.
 
 What the import does not do: move people already in the organization to another
 class or role, or make teachers teachers of a class (the class column is used
@@ -18,16 +24,17 @@ for students only; a parent's class follows from the child's).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parta.db.engine import transaction
 from parta.db.tables import ClassGroup, OrgMember, ParentLink, User
 from parta.errors import Conflict, ErrorCode, InvalidInput, NotFound, PartaError, org_not_found
-from parta.migration import reconcile, tabular
+from parta.migration import bulk, reconcile, tabular
 from parta.migration.tabular import Row
 from parta.orgs import classes, classnames, core, members, parent_links
 from parta.orgs.core import ACTIVE
@@ -43,7 +50,7 @@ MAX_ROWS = tabular.MAX_ROWS
 COLUMNS: dict[str, str] = {
     "фио": "name", "full name": "name", "name": "name", "имя": "name",
     "роль": "role", "role": "role",
-    "класс": "class", "class": "class",
+    "класс": "class", "class": "class", "группа": "class",  # a kindergarten's preschool group
     "телефон": "phone", "phone": "phone",
     "ребенок": "child", "child": "child",
 }  # fmt: skip
@@ -54,8 +61,9 @@ REQUIRED = {"name": "ФИО", "role": "роль", "phone": "телефон"}
 # The school's admin promotes someone by hand if that is really meant.
 ROLES: dict[str, OrgRole] = {
     "учитель": OrgRole.teacher, "учительница": OrgRole.teacher, "педагог": OrgRole.teacher,
-    "teacher": OrgRole.teacher,
+    "teacher": OrgRole.teacher, "воспитатель": OrgRole.teacher,
     "ученик": OrgRole.student, "ученица": OrgRole.student, "student": OrgRole.student,
+    "воспитанник": OrgRole.student, "воспитанница": OrgRole.student,
     "родитель": OrgRole.parent, "parent": OrgRole.parent,
     "администратор": OrgRole.additional_admin, "admin": OrgRole.additional_admin,
     "сотрудник": OrgRole.staff, "staff": OrgRole.staff,
@@ -142,34 +150,35 @@ def _phone(raw: str) -> str:
     return normalize_phone(raw)
 
 
-def _class(raw: str) -> classnames.ClassName | None:
+def _class(raw: str, kind: str) -> classnames.ClassName | None:
     if not raw:
         return None
     try:
-        return classnames.normalize_class(raw)
+        return classnames.normalize(kind, raw)
     except PartaError as exc:
         raise InvalidInput(f"Класс «{raw}»: {exc.message}", field="class") from None
 
 
-def check_row(line: int, cells: dict[str, str]) -> Person:
-    """One row as a person; ``invalid_request``/``invalid_phone`` with the reason otherwise."""
+def check_row(line: int, cells: dict[str, str], class_kind: str = classnames.CLASS) -> Person:
+    """One row as a person; ``invalid_request``/``invalid_phone`` with the reason otherwise.
+    ``class_kind``: a kindergarten's class column names preschool groups (free-form)."""
     return Person(
         line=line,
         name=_name(cells["name"]),
         role=_role(cells["role"]),
         phone=_phone(cells["phone"]),
-        class_name=_class(cells.get("class", "")),
+        class_name=_class(cells.get("class", ""), class_kind),
         child=" ".join(cells.get("child", "").split()),
     )
 
 
-def _people(rows: list[Row], report: RosterReport) -> list[Person]:
+def _people(rows: list[Row], report: RosterReport, class_kind: str) -> list[Person]:
     """Valid, distinct people; the rest go to ``report.rejected``."""
     people: list[Person] = []
     seen: dict[str, int] = {}
     for line, cells in rows:
         try:
-            person = check_row(line, cells)
+            person = check_row(line, cells, class_kind)
         except PartaError as exc:
             report.rejected.append(Rejected(line, exc.message))
             continue
@@ -246,8 +255,9 @@ async def _members_by_phone(db: AsyncSession, org_id: int) -> dict[str, _Known]:
 
 
 async def _classes_by_key(db: AsyncSession, org_id: int) -> dict[str, int]:
+    # A school has classes, a kindergarten preschool groups; their keys never meet.
     query = select(ClassGroup.norm_key, ClassGroup.id).where(
-        ClassGroup.org_id == org_id, ClassGroup.kind == classnames.CLASS
+        ClassGroup.org_id == org_id, ClassGroup.kind.in_((classnames.CLASS, classnames.PRESCHOOL))
     )
     return {key: class_id for key, class_id in (await db.execute(query))}
 
@@ -279,10 +289,10 @@ def _resolve_parents(
 async def _plan(db: AsyncSession, actor: User, org_id: int, read: Callable[[], list[Row]]) -> _Plan:
     async with transaction(db):
         # Rights before the file: someone who may not import learns nothing from its errors.
-        await core.load_org_for_admin(db, actor, org_id)
+        access = await core.load_org_for_admin(db, actor, org_id)
         rows = read()
         report = RosterReport(rows=len(rows))
-        people = _people(rows, report)
+        people = _people(rows, report, classnames.kind_in(access.org.kind, classnames.CLASS))
         known = await _members_by_phone(db, org_id)
         links = _resolve_parents(people, known, report)
         report.existing = sum(1 for p in people if p.phone in known)
@@ -351,13 +361,17 @@ async def import_roster(
 ) -> RosterReport:
     """Import the file: create missing classes, add new people, link parents to children.
 
-    Each write is the ordinary action's (its events and audit entries:
+    Each class is created by the ordinary action; people and parent links are
+    written in batches (``bulk``) that end as the ordinary actions would
+    (``add_member``, ``link_parent``), with the same audit entries and events:
     ``class.created``, ``org.member_added``, ``org.joined``,
-    ``parent_link.created``, chat events), in a transaction per row. People
-    already in the organization are counted as ``existing`` and left alone, so
-    a second run changes nothing. Every row is kept as a listing for the
-    reconciliation report. ``progress(done, total)`` follows the rows.
-    Raises what ``check_roster`` raises, before writing anything.
+    ``parent_link.created``, chat events (one ``chat.member_added`` per chat
+    and batch). People already in the organization are counted as
+    ``existing`` and left alone, so a second run changes nothing, and a run
+    interrupted after some batches is finished by running it again. Every row
+    is kept as a listing for the reconciliation report. ``progress(done,
+    total)`` follows the rows. Raises what ``check_roster`` raises, before
+    writing anything.
     """
     return await import_rows(db, actor, org_id, lambda: read_roster(data), progress=progress)
 
@@ -372,15 +386,63 @@ async def import_rows(
 ) -> RosterReport:
     """``import_roster`` for rows already read (``read`` runs after the rights check):
     a region file gives each school's rows this way."""
+    return await _import(db, actor, org_id, read, BATCHED, progress)
+
+
+async def import_rows_by_actions(
+    db: AsyncSession,
+    actor: User,
+    org_id: int,
+    read: Callable[[], list[Row]],
+    *,
+    progress: Progress | None = None,
+) -> RosterReport:
+    """``import_rows`` with every person and link through the ordinary actions, each in
+    its own transaction: the reference the batched import is tested against (the
+    same members, classes, links, chats and audit entries), at a few dozen rows/s."""
+    return await _import(db, actor, org_id, read, BY_ACTIONS, progress)
+
+
+@dataclass(frozen=True)
+class _Writes:
+    """How people and parent links are written: in batches, or row by row."""
+
+    batch: int
+    people: Callable[[AsyncSession, User, int, _Plan, dict[str, str], list[Person]], Awaitable[None]]
+    links: Callable[[AsyncSession, User, int, _Plan, list[_NewLink]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class _NewLink:
+    parent: Person
+    parent_member: _Known
+    child_member: _Known
+
+
+async def _import(
+    db: AsyncSession,
+    actor: User,
+    org_id: int,
+    read: Callable[[], list[Row]],
+    writes: _Writes,
+    progress: Progress | None,
+) -> RosterReport:
     plan = await _plan(db, actor, org_id, read)
     report = plan.report
     failed = await _create_classes(db, actor, org_id, plan)
     total = len(plan.people) + len(plan.links)
-    for done, person in enumerate(plan.people, start=1):
-        await _add(db, actor, org_id, person, plan, failed)
+    step = writes.batch
+    for start in range(0, len(plan.people), step):
+        await writes.people(db, actor, org_id, plan, failed, plan.people[start : start + step])
         if progress is not None:
-            progress(done, total)
-    await _link(db, actor, org_id, plan, progress=progress, done=len(plan.people), total=total)
+            progress(min(start + step, len(plan.people)), total)
+    links = await _links_to_make(db, org_id, plan)
+    for start in range(0, len(links), step):
+        await writes.links(db, actor, org_id, plan, links[start : start + step])
+        if progress is not None:
+            progress(len(plan.people) + min(start + step, len(links)), total)
+    if progress is not None:
+        progress(total, total)
     async with transaction(db):
         await reconcile.record_listings(
             db, org_id, source=reconcile.ROSTER, chat_id=None, listings=plan.listings
@@ -424,25 +486,50 @@ async def _create_classes(db: AsyncSession, actor: User, org_id: int, plan: _Pla
     return failed
 
 
+def _class_id(person: Person, plan: _Plan, failed: dict[str, str]) -> int | None:
+    """The student's class; raises ``_ClassFailed`` if it could not be created."""
+    if person.role is not OrgRole.student or person.class_name is None:
+        return None
+    key = person.class_name.norm_key
+    if key in failed:
+        raise _ClassFailed(failed[key])
+    return plan.classes.get(key)
+
+
+class _ClassFailed(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# --- Writing row by row ------------------------------------------------------------
+
+
+async def _add_each(
+    db: AsyncSession, actor: User, org_id: int, plan: _Plan, failed: dict[str, str], people: list[Person]
+) -> None:
+    for person in people:
+        await _add(db, actor, org_id, person, plan, failed)
+
+
 async def _add(
     db: AsyncSession, actor: User, org_id: int, person: Person, plan: _Plan, failed: dict[str, str]
 ) -> None:
     report = plan.report
-    class_id = None
-    if person.role is OrgRole.student and person.class_name is not None:
-        key = person.class_name.norm_key
-        if key in failed:
-            report.rejected.append(Rejected(person.line, failed[key]))
-            return
-        class_id = plan.classes.get(key)
+    try:
+        class_id = _class_id(person, plan, failed)
+    except _ClassFailed as exc:
+        report.rejected.append(Rejected(person.line, exc.reason))
+        return
     new = NewMember(phone=person.phone, role=person.role, class_id=class_id, name=person.name)
     try:
         view = await members.add_member(db, actor, org_id, new)
-    except Conflict:  # added meanwhile (by hand, or by a parallel import)
-        report.existing += 1
-        return
     except PartaError as exc:
-        report.rejected.append(Rejected(person.line, exc.message))
+        await db.refresh(actor)  # the rollback expired it; the next row reads it
+        if isinstance(exc, Conflict):  # added meanwhile (by hand, or by a parallel import)
+            report.existing += 1
+        else:
+            report.rejected.append(Rejected(person.line, exc.message))
         return
     if view.member.status == ACTIVE:
         report.created += 1
@@ -450,42 +537,86 @@ async def _add(
         report.pending += 1
 
 
-async def _link(
-    db: AsyncSession,
-    actor: User,
-    org_id: int,
-    plan: _Plan,
-    *,
-    progress: Progress | None,
-    done: int,
-    total: int,
-) -> None:
+async def _links_to_make(db: AsyncSession, org_id: int, plan: _Plan) -> list[_NewLink]:
+    """The file's parent links whose parent and child are members now and not linked yet."""
     by_phone = await _members_by_phone(db, org_id)
     linked = await _linked(db, org_id)
     await db.commit()  # ends the read; nothing was written
+    wanted: list[_NewLink] = []
     for parent, child_phone in plan.links:
-        done += 1
-        if progress is not None:
-            progress(done, total)
         parent_member, child_member = by_phone.get(parent.phone), by_phone.get(child_phone)
         if parent_member is None or child_member is None:
             continue  # the parent's or the child's own row was refused and says why
-        if (parent_member.member_id, child_member.member_id) in linked:
-            continue
+        if (parent_member.member_id, child_member.member_id) not in linked:
+            wanted.append(_NewLink(parent, parent_member, child_member))
+    return wanted
+
+
+async def _link_each(db: AsyncSession, actor: User, org_id: int, plan: _Plan, links: list[_NewLink]) -> None:
+    for link in links:
         try:
             await parent_links.link_parent(
                 db,
                 actor,
                 org_id,
-                parent_member_id=parent_member.member_id,
-                child_member_id=child_member.member_id,
+                parent_member_id=link.parent_member.member_id,
+                child_member_id=link.child_member.member_id,
             )
-        except Conflict:
-            continue
         except PartaError as exc:
-            plan.report.rejected.append(Rejected(parent.line, exc.message))
+            await db.refresh(actor)  # the rollback expired it; the next link reads it
+            if not isinstance(exc, Conflict):
+                plan.report.rejected.append(Rejected(link.parent.line, exc.message))
             continue
         plan.report.parents_linked += 1
+
+
+# --- Writing in batches --------------------------------------------------------------
+
+
+async def _add_batch(
+    db: AsyncSession, actor: User, org_id: int, plan: _Plan, failed: dict[str, str], people: list[Person]
+) -> None:
+    """A batch through ``bulk.add_people``; people with an account, and the whole batch
+    when something is unusual (rights gone, a row added meanwhile), through the action."""
+    refused: list[Rejected] = []
+    todo: list[bulk.NewPerson] = []
+    for person in people:
+        try:
+            class_id = _class_id(person, plan, failed)
+        except _ClassFailed as exc:
+            refused.append(Rejected(person.line, exc.reason))
+            continue
+        todo.append(bulk.NewPerson(person.line, person.phone, person.name, person.role, class_id))
+    try:
+        added = await bulk.add_people(db, actor, org_id, todo)
+    except (PartaError, IntegrityError):
+        await db.refresh(actor)  # the rollback expired it
+        await _add_each(db, actor, org_id, plan, failed, people)
+        return
+    report = plan.report
+    report.rejected += refused + [Rejected(line, reason) for line, reason in added.rejected]
+    report.pending += len(added.pending)
+    report.existing += len(added.existing)
+    by_line = {person.line: person for person in people}
+    await _add_each(db, actor, org_id, plan, failed, [by_line[p.line] for p in added.accounts])
+
+
+async def _link_batch(db: AsyncSession, actor: User, org_id: int, plan: _Plan, links: list[_NewLink]) -> None:
+    """A batch through ``bulk.link_parents``; the whole batch through the action when
+    something is unusual (a child who is no student, a link made meanwhile)."""
+    todo = [
+        bulk.NewLink(link.parent.line, link.parent_member.member_id, link.child_member.member_id)
+        for link in links
+    ]
+    try:
+        plan.report.parents_linked += await bulk.link_parents(db, actor, org_id, todo)
+    except (bulk.Unusual, PartaError, IntegrityError):
+        await db.refresh(actor)  # the rollback expired it
+        await _link_each(db, actor, org_id, plan, links)
+
+
+BATCHED = _Writes(batch=bulk.BATCH, people=_add_batch, links=_link_batch)
+BY_ACTIONS = _Writes(batch=1, people=_add_each, links=_link_each)
 
 
 async def importing_admin(db: AsyncSession, org_id: int, phone: str | None) -> User:

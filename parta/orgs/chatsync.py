@@ -2,7 +2,9 @@
 
 Each class has a class chat (its teachers and students) and a parents' chat
 (its teachers and the parents linked to its students); each group has one chat
-(its teachers and members). Nobody edits their membership by hand: every org
+(its teachers and members); a kindergarten's preschool group has only a
+parents' chat (its teachers and the parents linked to its children: the
+children do not use the messenger). Nobody edits their membership by hand: every org
 action that can change who belongs calls ``sync_classes`` for the classes it
 touched, which computes who should be in each chat and applies the difference
 with the usual chat events, so open clients update live.
@@ -37,16 +39,21 @@ from parta.render import user_public
 CLASS = "class"
 PARENTS = "parents"
 GROUP = "group"
+PRESCHOOL = "preschool"
+# Kinds whose students are enrolled into them through their membership's class.
+ENROLLING = (CLASS, PRESCHOOL)
 TEACHING_ROLES = [r.value for r in policy.STAFF_ROLES]
 
 
 def chat_titles(cls: ClassGroup) -> dict[str, str]:
     if cls.kind == GROUP:
         return {GROUP: cls.name}
+    if cls.kind == PRESCHOOL:
+        return {PARENTS: f"{cls.name} — родители"}
     return {CLASS: f"{cls.name} класс", PARENTS: f"{cls.name} — родители"}
 
 
-async def create_chats(db: AsyncSession, cls: ClassGroup, *, created_by: int) -> None:
+async def create_chats(db: AsyncSession, cls: ClassGroup, *, created_by: int | None) -> None:
     """Make the class's (or group's) chats; members arrive with the next sync."""
     now = utcnow()
     for purpose, title in chat_titles(cls).items():
@@ -147,6 +154,8 @@ async def desired_members(db: AsyncSession, cls: ClassGroup) -> dict[int, dict[i
     if cls.kind == GROUP:
         others = await _without_protected(db, await _group_members(db, cls.id), trusted=trusted)
         wanted = {cls.chat_id: _roles(teachers, others)}
+    elif cls.kind == PRESCHOOL:
+        wanted = {cls.parents_chat_id: _roles(teachers, await _parents(db, cls.id))}
     else:
         students = await _without_protected(db, await _students(db, cls.id), trusted=trusted)
         wanted = {
@@ -167,12 +176,18 @@ async def _without_protected(db: AsyncSession, user_ids: set[int], *, trusted: b
 
 
 async def resync_user(db: AsyncSession, user_id: int) -> None:
-    """After someone's safe mode changed: their class and group chats follow."""
+    """After someone's safe mode changed: their class, group and staff chats follow."""
+    from parta.orgs import staffchat  # it builds on this module
+
     rows = await db.execute(select(OrgMember).where(OrgMember.user_id == user_id, OrgMember.status == ACTIVE))
     classes: set[int] = set()
+    orgs: set[int] = set()
     for member in rows.scalars():
         classes |= await classes_of(db, member)
+        orgs.add(member.org_id)
     await sync_classes(db, classes)
+    for org_id in sorted(orgs):
+        await staffchat.sync_staff_chat(db, org_id)
 
 
 def _roles(admins: set[int], members: set[int]) -> dict[int, ChatRole]:

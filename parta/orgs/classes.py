@@ -1,9 +1,10 @@
 """Classes and groups of an organization: create, list, rename, delete; teachers and group members.
 
-A class has two chats (the class chat and the parents' chat), a group one;
-``chatsync`` keeps their members in step with the organization. Students
-belong to a class through their membership's ``class_id`` (set by the members
-actions); teachers of classes and groups and the members of groups are
+A class has two chats (the class chat and the parents' chat), a group one, a
+kindergarten's preschool group only the parents' chat; ``chatsync`` keeps
+their members in step with the organization. Students belong to a class
+through their membership's ``class_id`` (set by the members actions);
+teachers of classes and groups and the members of groups are
 ``ClassGroupMember`` rows managed here.
 
 Every change here is an admin action: it locks the organization's row, writes
@@ -27,7 +28,7 @@ from parta.db.engine import transaction
 from parta.db.tables import Chat, ChatMember, ClassGroup, ClassGroupMember, OrgInvite, OrgMember, User
 from parta.errors import Conflict, InvalidInput, class_not_found
 from parta.events import log as events
-from parta.orgs import chatsync, classnames, core
+from parta.orgs import chatsync, classnames, core, years
 from parta.orgs.core import OrgAccess
 from parta.policy import OrgRole
 from parta.render import Json
@@ -115,10 +116,10 @@ async def _render(db: AsyncSession, access: OrgAccess, classes: Sequence[ClassGr
 
 
 def _order(cls: ClassGroup) -> tuple[int, int, str]:
-    """Classes by grade and letter ("5" before "5А"), then groups by name."""
+    """Classes by grade and letter ("5" before "5А"), then preschool groups, then groups, by name."""
     if cls.kind == classnames.CLASS:
         return (0, cls.grade or 0, cls.letter or "")
-    return (1, 0, cls.norm_key)
+    return (1 if cls.kind == classnames.PRESCHOOL else 2, 0, cls.norm_key)
 
 
 # Loading ---------------------------------------------------------------------
@@ -133,7 +134,10 @@ async def _class_in_org(db: AsyncSession, org_id: int, class_id: int) -> ClassGr
 
 async def _cabinet(db: AsyncSession, actor: User, org_id: int, class_id: int) -> tuple[OrgAccess, ClassGroup]:
     access = await core.load_org_for_admin(db, actor, org_id)
-    return access, await _class_in_org(db, org_id, class_id)
+    cls = await _class_in_org(db, org_id, class_id)
+    if cls.closed_at is not None:  # last year's class (rollover): history, not for changes
+        raise class_not_found()
+    return access, cls
 
 
 async def _require_free(
@@ -174,13 +178,15 @@ async def announce(
 async def create_class_group(db: AsyncSession, actor: User, org_id: int, kind: str, name: str) -> Json:
     """Create a class (with its class and parents' chats) or a group (with its chat).
 
-    Emits ``class.created`` to the admins. Raises ``org_not_found``,
-    ``forbidden`` (not an admin), ``invalid_request`` (field ``kind``/``name``),
-    ``conflict`` (the organization has this class or group already).
+    In a kindergarten a class is a preschool group: a free-form name (no "5А"
+    parsing, no grade) and only a parents' chat. Emits ``class.created`` to
+    the admins. Raises ``org_not_found``, ``forbidden`` (not an admin),
+    ``invalid_request`` (field ``kind``/``name``), ``conflict`` (the
+    organization has this class or group already).
     """
     async with transaction(db):
         access = await core.load_org_for_admin(db, actor, org_id)
-        parsed = classnames.normalize(kind, name)
+        parsed = classnames.normalize(classnames.kind_in(access.org.kind, kind), name)
         await _require_free(db, org_id, parsed, own_id=None)
         cls = ClassGroup(
             org_id=org_id,
@@ -191,6 +197,8 @@ async def create_class_group(db: AsyncSession, actor: User, org_id: int, kind: s
             letter=parsed.letter,
             created_at=utcnow(),
         )
+        if parsed.kind == classnames.CLASS:  # classes belong to a school year; groups to none
+            cls.year_id = (await years.current_year(db, access.org)).id
         db.add(cls)
         await db.flush()
         await chatsync.create_chats(db, cls, created_by=actor.id)
@@ -202,13 +210,17 @@ async def create_class_group(db: AsyncSession, actor: User, org_id: int, kind: s
 
 
 async def list_classes(db: AsyncSession, actor: User, org_id: int) -> list[Json]:
-    """The organization's classes (by grade and letter), then its groups (by name).
+    """The organization's classes (by grade and letter), then its preschool groups and
+    its groups (by name).
 
     Every member sees them; chat ids only for the chats the viewer is in (admins: all).
     Raises ``org_not_found``.
     """
     access = await core.load_org(db, actor, org_id)
-    rows = await db.execute(select(ClassGroup).where(ClassGroup.org_id == org_id))
+    # Classes closed by a rollover are last year's history: their chats are in the archive.
+    rows = await db.execute(
+        select(ClassGroup).where(ClassGroup.org_id == org_id, ClassGroup.closed_at.is_(None))
+    )
     return await _render(db, access, sorted(rows.scalars(), key=_order))
 
 

@@ -20,6 +20,12 @@ displayed as ``5А`` with the key ``5|А``.
 A **group** (a club, a subject) has a free-form name: whitespace is collapsed,
 the display keeps the letters as typed, and the key is case-folded, so
 "Робототехника" and "РОБОТОТЕХНИКА " are one group.
+
+A **preschool group** (a kindergarten's "Младшая группа «Солнышко»") takes a
+class's place: its children are enrolled into it and its parents get a chat.
+Its name is free-form like a group's and folded the same way; "5А" parsing
+never applies to it. In a kindergarten a class asked for is a preschool group
+(``kind_in``): kindergartens have no grades.
 """
 
 from __future__ import annotations
@@ -27,14 +33,16 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from parta.errors import InvalidInput
+from parta.policy import OrgKind
 from parta.text import require_printable
 
 CLASS = "class"
 GROUP = "group"
-KINDS = (CLASS, GROUP)
+PRESCHOOL = "preschool"
+KINDS = (CLASS, GROUP, PRESCHOOL)
 MIN_GRADE = 1
 MAX_GRADE = 11
 MAX_NAME = 64
@@ -68,7 +76,15 @@ def normalize(kind: str, raw: str) -> ClassName:
         return normalize_class(raw)
     if kind == GROUP:
         return normalize_group(raw)
+    if kind == PRESCHOOL:
+        return normalize_preschool(raw)
     raise InvalidInput("Тип: class (класс) или group (группа).", field="kind")
+
+
+def kind_in(org_kind: str, kind: str) -> str:
+    """The kind actually stored for ``kind`` asked for in an organization of ``org_kind``:
+    a kindergarten's classes are preschool groups."""
+    return PRESCHOOL if kind == CLASS and org_kind == OrgKind.kindergarten else kind
 
 
 def _invalid(message: str) -> InvalidInput:
@@ -115,6 +131,11 @@ def normalize_group(raw: str) -> ClassName:
     if len(name) > MAX_NAME:
         raise _invalid(f"Название группы не длиннее {MAX_NAME} символов.")
     return ClassName(kind=GROUP, name=name, norm_key=_group_key(name))
+
+
+def normalize_preschool(raw: str) -> ClassName:
+    """A preschool group's name: the rules of ``normalize_group``."""
+    return replace(normalize_group(raw), kind=PRESCHOOL)
 
 
 def _group_key(name: str) -> str:

@@ -4,7 +4,8 @@ removal and leaving.
 Parent links live in ``parent_links`` and the directory in ``directory``.
 Everything here that changes who belongs to a class (a student's class, a
 role, a removal) re-syncs the class chats in the same transaction, so the
-class and parents' chats never disagree with the school's lists.
+class and parents' chats never disagree with the school's lists; everything
+that changes who works there (a role, joining, removal) re-syncs the staff chat.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from parta.db.tables import (
 )
 from parta.errors import Conflict, InvalidInput, class_not_found, denied
 from parta.events import log as events
-from parta.orgs import chatsync, classes, core
+from parta.orgs import chatsync, classes, core, staffchat
 from parta.orgs.core import ACTIVE, PENDING, OrgAccess, require
 from parta.orgs.directory import MemberView, member_json, member_view
 from parta.phones import normalize_phone
@@ -53,7 +54,7 @@ async def _placement(db: AsyncSession, org_id: int, class_id: int | None, role: 
     places them later, rather than the join failing.
     """
     cls = await db.get(ClassGroup, class_id) if class_id is not None else None
-    if cls is None or cls.org_id != org_id:
+    if cls is None or cls.org_id != org_id or cls.closed_at is not None:
         return None
     return None if role is OrgRole.parent and cls.kind == chatsync.GROUP else cls
 
@@ -62,7 +63,7 @@ async def _store(db: AsyncSession, member: OrgMember, cls: ClassGroup | None) ->
     """Insert a new membership placed into ``cls`` by the rules of ``enroll``."""
     role = OrgRole(member.role)
     on_membership = (
-        cls is not None and cls.kind == chatsync.CLASS and role in (OrgRole.student, OrgRole.parent)
+        cls is not None and cls.kind in chatsync.ENROLLING and role in (OrgRole.student, OrgRole.parent)
     )
     if cls is not None and on_membership:
         member.class_id = cls.id
@@ -154,6 +155,7 @@ async def _admit(
     cls = await _placement(db, access.org.id, class_id, OrgRole(member.role))
     await _store(db, member, cls)
     await chatsync.sync_classes(db, await chatsync.classes_of(db, member))
+    await staffchat.sync_staff_chat(db, access.org.id)
     audited = cls.id if cls is not None else None
     await core.audit(db, access, action, member=member, class_id=audited, details=details)
     if user is not None:
@@ -212,9 +214,11 @@ async def _lock_phone(db: AsyncSession, phone: str) -> None:
 
 
 async def _class_of_org(db: AsyncSession, org_id: int, class_id: int) -> int:
-    """A class (not a group) of this organization, else ``class_not_found``."""
+    """A class or preschool group (not a group) of this organization, else ``class_not_found``."""
     cls = await db.get(ClassGroup, class_id)
-    if cls is None or cls.org_id != org_id or cls.kind != chatsync.CLASS:
+    if cls is None or cls.org_id != org_id or cls.kind not in chatsync.ENROLLING:
+        raise class_not_found()
+    if cls.closed_at is not None:  # last year's class, closed by the rollover
         raise class_not_found()
     return cls.id
 
@@ -302,6 +306,7 @@ async def activate_pending(db: AsyncSession, user: User) -> list[OrgMember]:
     await db.flush()
     for member in pending:
         await chatsync.sync_classes(db, await chatsync.classes_of(db, member))
+        await staffchat.sync_staff_chat(db, member.org_id)
         org = await db.get(Organization, member.org_id)
         if org is not None:
             await _emit_joined(db, org, member)
@@ -444,6 +449,7 @@ async def update_member(
         left = await _stop_teaching(db, member) if role not in policy.STAFF_ROLES else []
         await db.flush()
         await chatsync.sync_classes(db, before | await chatsync.classes_of(db, member))
+        await staffchat.sync_staff_chat(db, org_id)
         user = await db.get(User, member.user_id) if member.user_id is not None else None
         if role is not old_role or class_id != old_class:
             await _audit_change(db, access, member, old_role=old_role, old_class=old_class)
@@ -537,6 +543,7 @@ async def delete_member(db: AsyncSession, access: OrgAccess, member: OrgMember, 
     await db.delete(member)
     await db.flush()
     await chatsync.sync_classes(db, touched)
+    await staffchat.sync_staff_chat(db, access.org.id)
     payload = {"org_id": access.org.id, "member_id": member_id, "reason": reason}
     if user_id is not None:
         await chatsync.leave_archived_chats(db, access.org.id, user_id)

@@ -22,7 +22,7 @@ from parta.db.engine import transaction
 from parta.db.tables import AuditEntry, Operator, Organization, OrgMember, StoredFile, User
 from parta.errors import InvalidInput
 from parta.events import log as events
-from parta.orgs import core, timezones
+from parta.orgs import core, staffchat, timezones
 from parta.orgs import validation as v
 from parta.orgs.core import ACTIVE, OrgAccess
 from parta.phones import normalize_phone
@@ -121,7 +121,9 @@ async def _check_parent(db: AsyncSession, actor: User, parent_id: int) -> None:
 async def create_org(db: AsyncSession, actor: User, new: NewOrg) -> OrgAccess:
     """Create an organization; the actor becomes its admin (an active membership).
 
-    Emits ``org.joined`` to the actor; records ``org.created``. Raises
+    The organization gets its staff chat, the admin in it. Emits
+    ``org.joined`` and the staff chat's ``chat.member_added`` to the actor;
+    records ``org.created``. Raises
     ``forbidden`` (profile incomplete, not an admin of the parent),
     ``org_not_found`` (a parent the actor cannot see), ``invalid_request``,
     ``invalid_phone``.
@@ -154,6 +156,7 @@ async def create_org(db: AsyncSession, actor: User, new: NewOrg) -> OrgAccess:
         await core.audit(db, access, "org.created", member=member, details={"kind": org.kind})
         payload = {"org": core.org_json(org, role=OrgRole.admin), "member_id": member.id, "role": member.role}
         await events.append_for_users(db, "org.joined", [actor.id], payload)
+        await staffchat.create_staff_chat(db, org, created_by=actor.id)
     return access
 
 
@@ -227,7 +230,8 @@ async def update_org(db: AsyncSession, actor: User, org_id: int, changes: OrgCha
     Changing an identity field (full name, INN, OGRN, region) of a verified
     organization removes the badge until an operator checks it again. Emits
     ``org.updated`` to every active member; records ``org.updated`` with the
-    changed field names. Raises ``org_not_found``, ``forbidden``,
+    changed field names, and ``chat.updated`` to the staff chat when the short
+    name (its title) changed. Raises ``org_not_found``, ``forbidden``,
     ``invalid_request``, ``invalid_phone``.
     """
     cleaned = _clean_changes(changes)
@@ -251,6 +255,8 @@ async def update_org(db: AsyncSession, actor: User, org_id: int, changes: OrgCha
         org.updated_at = utcnow()
         await core.audit(db, access, "org.updated", details=details)
         await _announce(db, org, "org.updated")
+        if "short_name" in changed:
+            await staffchat.rename_staff_chat(db, org)
     return access
 
 

@@ -150,7 +150,9 @@ def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
             process.kill()
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps an event loop running in
+# this thread while it is open, and the rest of the suite calls asyncio.run().
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if _unavailable():
         pytest.skip(_unavailable() or "")

@@ -11,8 +11,7 @@ from rich.table import Table
 
 from parta import media
 from parta.config import Settings
-from parta.db.engine import Database
-from parta.events.bus import LocalBus
+from parta.db.engine import command_session
 from parta.migration import history, roster
 from parta.migration.history import core
 
@@ -46,30 +45,26 @@ async def run(
     dry_run: bool,
 ) -> core.HistoryReport:
     """Import as ``as_phone`` (default: the org's first admin); raises what the import raises."""
-    database = Database(settings.resolved_database_url, LocalBus())
     job = core.HistoryImport(
         load=history.loader(path, settings, export_format),
         target=target,
         mapping=mapping,
     )
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    try:
-        async with database.session() as db:
-            actor = await roster.importing_admin(db, org_id, as_phone)
-            with Progress(*columns, console=console, transient=True) as bar:
-                task = bar.add_task("Messages", total=None)
-                return await core.import_history(
-                    db,
-                    settings,
-                    media.store_for(settings),
-                    actor,
-                    org_id,
-                    job,
-                    dry_run=dry_run,
-                    progress=lambda done, total: bar.update(task, completed=done, total=total),
-                )
-    finally:
-        await database.dispose()
+    async with command_session(settings.resolved_database_url) as db:
+        actor = await roster.importing_admin(db, org_id, as_phone)
+        with Progress(*columns, console=console, transient=True) as bar:
+            task = bar.add_task("Messages", total=None)
+            return await core.import_history(
+                db,
+                settings,
+                media.store_for(settings),
+                actor,
+                org_id,
+                job,
+                dry_run=dry_run,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
 
 
 def print_report(console: Console, report: core.HistoryReport, *, dry_run: bool) -> None:

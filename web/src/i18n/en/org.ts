@@ -81,6 +81,7 @@ export default {
   "org.classes.kind": "What to create",
   "org.classes.kind_class": "Class",
   "org.classes.kind_group": "Group",
+  "org.classes.kind_preschool": "Kindergarten group",
   "org.classes.name": "Name",
   "org.classes.name_hint": "For example, 5A or “Robotics club”",
   "org.classes.add": "Create",

@@ -80,6 +80,7 @@ export default {
   "org.classes.kind": "Что создать",
   "org.classes.kind_class": "Класс",
   "org.classes.kind_group": "Группа",
+  "org.classes.kind_preschool": "Группа детского сада",
   "org.classes.name": "Название",
   "org.classes.name_hint": "Например, 5А или «Кружок робототехники»",
   "org.classes.add": "Создать",

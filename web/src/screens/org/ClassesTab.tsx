@@ -9,7 +9,13 @@ import type { TabProps } from "./Cabinet";
 import { ConfirmDialog } from "./ConfirmDialog";
 import { memberName, useAllMembers, useClasses } from "./people";
 
-function CreateClass({ orgId, onCreated }: { orgId: number; onCreated: () => void }) {
+/** "Класс", "Группа", or a kindergarten's "Группа детского сада" (it has only a parents' chat). */
+function kindLabel(kind: string): string {
+  if (kind === "preschool") return t("org.classes.kind_preschool");
+  return kind === "group" ? t("org.classes.kind_group") : t("org.classes.kind_class");
+}
+
+function CreateClass({ orgId, isKindergarten, onCreated }: { orgId: number; isKindergarten: boolean; onCreated: () => void }) {
   const [kind, setKind] = useState("class");
   const [name, setName] = useState("");
   const [error, setError] = useState<unknown>(null);
@@ -39,7 +45,7 @@ function CreateClass({ orgId, onCreated }: { orgId: number; onCreated: () => voi
       <div class="org-form-row">
         <Field id="class-kind" label={t("org.classes.kind")}>
           <select id="class-kind" value={kind} onChange={(e) => setKind(e.currentTarget.value)}>
-            <option value="class">{t("org.classes.kind_class")}</option>
+            <option value="class">{isKindergarten ? t("org.classes.kind_preschool") : t("org.classes.kind_class")}</option>
             <option value="group">{t("org.classes.kind_group")}</option>
           </select>
         </Field>
@@ -152,7 +158,7 @@ export function ClassesTab({ org }: TabProps) {
 
   return (
     <div class="stack">
-      <CreateClass orgId={org.id} onCreated={classes.reload} />
+      <CreateClass orgId={org.id} isKindergarten={org.kind === "kindergarten"} onCreated={classes.reload} />
       <section class="card stack" aria-labelledby="class-list">
         <h2 id="class-list">{t("org.tab.classes")}</h2>
         <ErrorText error={classes.error} />
@@ -162,7 +168,7 @@ export function ClassesTab({ org }: TabProps) {
           {classes.data?.map((cls) => (
             <li key={cls.id} class="org-row">
               <div>
-                <strong>{cls.name}</strong> <span class="muted">{cls.kind === "group" ? t("org.classes.kind_group") : t("org.classes.kind_class")}</span>
+                <strong>{cls.name}</strong> <span class="muted">{kindLabel(cls.kind)}</span>
                 <div class="muted">
                   {t("org.classes.teachers_list", {
                     names: (cls.teacher_member_ids ?? []).map((id) => memberName(teachers.data, id)).join(", ") || "—",
