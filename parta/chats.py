@@ -102,6 +102,31 @@ async def _contactable_users(db: AsyncSession, actor: User, user_ids: list[int])
     return [found[uid] for uid in wanted]
 
 
+async def add_org_group(
+    db: AsyncSession, owner: User, org_id: int, title: str, members: list[User], since: int
+) -> Chat:
+    """A plain (not managed) group chat of an organization, made by a tool rather than a
+    person's request (migration imports): ``owner`` owns it, ``members`` join it. The
+    caller holds the transaction and the log lock (``since``) and appends
+    ``chat.created`` once the rest of its rows are in."""
+    now = utcnow()
+    chat = Chat(
+        kind=ChatKind.group.value,
+        title=title,
+        created_by=owner.id,
+        created_at=now,
+        last_activity_at=now,
+        org_id=org_id,
+    )
+    db.add(chat)
+    await db.flush()
+    await join_chat(db, chat, owner, ChatRole.owner, since)
+    for user in members:
+        if user.id != owner.id:
+            await join_chat(db, chat, user, ChatRole.member, since)
+    return chat
+
+
 async def join_chat(db: AsyncSession, chat: Chat, user: User, role: ChatRole, since: int) -> None:
     db.add(
         ChatMember(

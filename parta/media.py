@@ -379,7 +379,8 @@ def _store_upload(store: LocalMediaStore, upload: Upload, accepted: Accepted) ->
     )
 
 
-def _file_row(stored: Stored, *, chat_id: int | None, uploader_id: int) -> StoredFile:
+def file_row(stored: Stored, *, chat_id: int | None, uploader_id: int | None) -> StoredFile:
+    """The row of a stored file (an upload, an avatar, an imported attachment)."""
     return StoredFile(
         chat_id=chat_id,
         uploader_id=uploader_id,
@@ -428,7 +429,7 @@ async def upload_file(
     async with transaction(db):
         # Asked again: the actor may have left the chat while the file was processed.
         chat = await _chat_for_upload(db, actor, chat_id)
-        row = _file_row(stored, chat_id=chat.id, uploader_id=actor.id)
+        row = file_row(stored, chat_id=chat.id, uploader_id=actor.id)
         db.add(row)
         await db.flush()
     return row
@@ -447,7 +448,7 @@ async def set_avatar(
     await _end_reads(db)
     stored = await asyncio.to_thread(_store_upload, store, upload, IMAGE_FILE)
     async with transaction(db):
-        row = _file_row(stored, chat_id=None, uploader_id=actor.id)
+        row = file_row(stored, chat_id=None, uploader_id=actor.id)
         db.add(row)
         await db.flush()
     # update_profile is the one way to change a profile (it announces the change)
@@ -473,7 +474,7 @@ async def set_org_logo(
     await _end_reads(db)
     stored = await asyncio.to_thread(_store_upload, store, upload, IMAGE_FILE)
     async with transaction(db):
-        row = _file_row(stored, chat_id=None, uploader_id=actor.id)
+        row = file_row(stored, chat_id=None, uploader_id=actor.id)
         db.add(row)
         await db.flush()
     return await organizations.update_org(db, actor, org_id, {"logo_file_id": row.id})

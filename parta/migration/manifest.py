@@ -364,18 +364,8 @@ async def _create_chat(db: AsyncSession, access: OrgAccess, key: str, title: str
     owned by the importing admin, remembered under its legacy title."""
     now = utcnow()
     actor = access.actor
-    chat = Chat(
-        kind=ChatKind.group.value,
-        title=title,
-        created_by=actor.id,
-        created_at=now,
-        last_activity_at=now,
-        org_id=access.org.id,
-    )
-    db.add(chat)
-    await db.flush()
     since = await events.lock_and_head(db)
-    await chats.join_chat(db, chat, actor, ChatRole.owner, since)
+    chat = await chats.add_org_group(db, actor, access.org.id, title, [], since)
     db.add(
         MigratedChat(
             org_id=access.org.id,

@@ -22,13 +22,12 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parta import media, policy, search
-from parta.chats import join_chat
+from parta import chats, media, policy, search
 from parta.clock import utcnow
 from parta.config import Settings
 from parta.db import queries as q
 from parta.db.engine import transaction
-from parta.db.tables import Chat, ChatMember, Message, OrgMember, StoredFile, User
+from parta.db.tables import Chat, ChatMember, Message, OrgMember, User
 from parta.errors import InvalidInput, PartaError, chat_not_found
 from parta.events import log as events
 from parta.migration.history.archive import ExportTree
@@ -46,7 +45,6 @@ from parta.migration.history.model import LegacyAuthor, LegacyChat, LegacyMessag
 from parta.orgs import core
 from parta.orgs.core import ACTIVE, OrgAccess
 from parta.phones import normalize_phone
-from parta.policy import ChatKind, ChatRole
 from parta.text import require_printable
 
 BATCH = 100
@@ -280,18 +278,7 @@ async def _lock_chat(db: AsyncSession, chat_id: int) -> Chat:
 
 
 async def _file_row(db: AsyncSession, chat: Chat, stored: media.Stored, uploader_id: int | None) -> int:
-    row = StoredFile(
-        chat_id=chat.id,
-        uploader_id=uploader_id,
-        sha256=stored.sha256,
-        size=stored.size,
-        mime_type=stored.kind.mime_type,
-        name=stored.name,
-        width=stored.width,
-        height=stored.height,
-        thumbnail_sha256=stored.thumbnail_sha256,
-        created_at=utcnow(),
-    )
+    row = media.file_row(stored, chat_id=chat.id, uploader_id=uploader_id)
     db.add(row)
     await db.flush()
     return row.id
@@ -410,21 +397,9 @@ async def _create_chat(db: AsyncSession, access: OrgAccess, title: str, member_i
     the matched authors are its members. Emits ``chat.created``."""
     actor = access.actor
     async with transaction(db):
-        now = utcnow()
-        chat = Chat(
-            kind=ChatKind.group.value,
-            title=title,
-            created_by=actor.id,
-            created_at=now,
-            last_activity_at=now,
-            org_id=access.org.id,
-        )
-        db.add(chat)
-        await db.flush()
         since = await events.lock_and_head(db)
-        await join_chat(db, chat, actor, ChatRole.owner, since)
-        for user in (await q.users_by_id(db, member_ids - {actor.id})).values():
-            await join_chat(db, chat, user, ChatRole.member, since)
+        members = list((await q.users_by_id(db, member_ids - {actor.id})).values())
+        chat = await chats.add_org_group(db, actor, access.org.id, title, members, since)
         await db.flush()
         payload = {"chat_id": chat.id, "kind": chat.kind, "title": chat.title}
         await events.append(db, "chat.created", chat_id=chat.id, payload=payload)
