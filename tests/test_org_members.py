@@ -604,3 +604,28 @@ async def test_directory_checks_access_and_input(api: Api, make: Factory, orgs: 
             field,
         )
     assert len(await _directory(api, school.admin, school, limit=500)) == 1
+
+
+async def test_admins_see_each_students_safe_mode_and_nobody_else_does(
+    api: Api, make: Factory, orgs: OrgFactory
+) -> None:
+    school = await orgs.school()
+    await orgs.verify(school)  # an unverified school's admins see a child in safe mode masked
+    cls = await orgs.klass(school)
+    child, teen = await make.user("Петя"), await make.user("Оля")
+    for person, born in ((child, "2016-05-01"), (teen, "2009-05-01")):
+        assert (await api.as_(person).patch("/api/v1/me", json={"birth_date": born})).status_code == 200
+        await orgs.add(school, "student", person, class_id=cls["id"])
+    teacher = await orgs.add(school, "teacher")
+
+    def safe_modes(rows: list[dict[str, Any]]) -> dict[int, Any]:
+        return {r["user_id"]: r.get("safe_mode") for r in rows if r.get("user_id") in (child.id, teen.id)}
+
+    assert safe_modes(await _directory(api, school.admin, school)) == {child.id: True, teen.id: False}
+    # The school turns it on for the teenager: the cabinet shows the new state.
+    url = f"/api/v1/orgs/{school.id}/members/{school.member_id(teen)}/safe-mode"
+    assert (await api.as_(school.admin).put(url, json={"enabled": True})).status_code == 200
+    assert safe_modes(await _directory(api, school.admin, school)) == {child.id: True, teen.id: True}
+    # A teacher sees the students, not their safe-mode state (nor their phones).
+    seen = await _directory(api, teacher, school)
+    assert all("safe_mode" not in r and "phone" not in r for r in seen)

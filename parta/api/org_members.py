@@ -53,6 +53,9 @@ class MemberOut(BaseModel):
     phone: str | None = Field(default=None, description="admins only")
     children: list[int] | None = Field(default=None, description="a parent's linked children (member ids)")
     is_homeroom: bool | None = None
+    safe_mode: bool | None = Field(
+        default=None, description="admins only, students with an account: in safe mode (by age or turned on)"
+    )
 
 
 class MemberList(BaseModel):

@@ -41,7 +41,8 @@ class MemberView:
 
 
 def member_json(view: MemberView, *, with_phone: bool) -> Json:
-    """A member as the directory shows them; the phone only for admins (``with_phone``)."""
+    """A member as the directory shows them; the phone, and a student's safe mode (so the
+    cabinet shows the switch's state), only for admins (``with_phone``)."""
     member, user = view.member, view.user
     if view.is_masked:
         return {
@@ -64,8 +65,15 @@ def member_json(view: MemberView, *, with_phone: bool) -> Json:
         "phone": phone,
         "children": list(view.children) or None,
         "is_homeroom": view.is_homeroom or None,
+        "safe_mode": _safe_mode(view) if with_phone else None,
     }
     return data | {k: v for k, v in optional.items() if v is not None}
+
+
+def _safe_mode(view: MemberView) -> bool | None:
+    if view.user is None or view.member.role != OrgRole.student.value:
+        return None
+    return safety.is_protected(view.user)
 
 
 # --- Facts -------------------------------------------------------------------

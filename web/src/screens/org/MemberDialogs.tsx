@@ -123,7 +123,10 @@ export function EditMemberDialog({ orgId, member, classes, onClose }: { orgId: n
 }
 
 export function SafeModeDialog({ orgId, member, onClose }: { orgId: number; member: OrgMember; onClose: () => void }) {
-  const [state, setState] = useState<SafeModeOut | null>(null);
+  // The directory tells admins the current state; the answer of a change replaces it.
+  const [state, setState] = useState<Pick<SafeModeOut, "on"> | null>(
+    typeof member.safe_mode === "boolean" ? { on: member.safe_mode } : null,
+  );
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   async function set(enabled: boolean) {

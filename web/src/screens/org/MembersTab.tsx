@@ -61,6 +61,7 @@ function MemberRow({ member, classes, everyone, onOpen }: { member: OrgMember; c
           {member.phone ? ` · ${member.phone}` : ""}
           {children ? ` · ${t("org.members.children", { names: children })}` : ""}
         </div>
+        {member.safe_mode === true && <span class="badge">{t("org.members.safe_is_on")}</span>}
       </div>
       <div class="org-actions">
         <Button onClick={() => onOpen({ kind: "edit", member })} aria-label={t("org.members.edit_title", { name: member.name })}>
