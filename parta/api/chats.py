@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +21,9 @@ from parta.render import chat as render_chat
 router = APIRouter(prefix="/chats", tags=["chats"])
 
 Id = Annotated[int, Field(ge=1, le=2**62)]
+# Ids in paths are bounded like ids in bodies: a larger one cannot exist and must not reach
+# the database (SQLite and PostgreSQL reject it with an error, which was a 500).
+PathId = Annotated[int, Path(ge=1, le=2**62)]
 
 
 class ChatIn(BaseModel):
@@ -105,7 +108,10 @@ async def create_chat(body: ChatIn, user: CurrentUser, db: DbSession) -> ChatOut
     "/direct",
     response_model=ChatOut,
     response_model_exclude_none=True,
-    responses=errors(E.forbidden, E.user_not_found),
+    responses={
+        201: {"description": "the direct chat was created by this call", "model": ChatOut},
+        **errors(E.forbidden, E.user_not_found),
+    },
 )
 async def open_direct(body: DirectIn, user: CurrentUser, db: DbSession, response: Response) -> ChatOut:
     """The direct chat with a user: created on first call (201), the same one after (200)."""
@@ -132,7 +138,7 @@ async def list_chats(
 @router.get(
     "/{chat_id}", response_model=ChatOut, response_model_exclude_none=True, responses=errors(E.chat_not_found)
 )
-async def get_chat(chat_id: int, user: CurrentUser, db: DbSession) -> ChatOut:
+async def get_chat(chat_id: PathId, user: CurrentUser, db: DbSession) -> ChatOut:
     return await _one(db, user, chat_id)
 
 
@@ -142,7 +148,7 @@ async def get_chat(chat_id: int, user: CurrentUser, db: DbSession) -> ChatOut:
     response_model_exclude_none=True,
     responses=errors(E.chat_not_found, E.forbidden),
 )
-async def update_chat(chat_id: int, body: ChatPatch, user: CurrentUser, db: DbSession) -> ChatOut:
+async def update_chat(chat_id: PathId, body: ChatPatch, user: CurrentUser, db: DbSession) -> ChatOut:
     """Rename, describe or set the avatar of a group or channel (owner and admins)."""
     change = chats.ChatChange(
         title=body.title, description=body.description, avatar_file_id=body.avatar_file_id
@@ -157,7 +163,7 @@ async def update_chat(chat_id: int, body: ChatPatch, user: CurrentUser, db: DbSe
     response_model_exclude_none=True,
     responses=errors(E.chat_not_found),
 )
-async def list_members(chat_id: int, user: CurrentUser, db: DbSession) -> MemberList:
+async def list_members(chat_id: PathId, user: CurrentUser, db: DbSession) -> MemberList:
     rows = await chats.list_members(db, user, chat_id)
     return MemberList(members=[MemberOut(**card, role=m.role, badge=b) for card, m, b in rows])
 
@@ -167,7 +173,7 @@ async def list_members(chat_id: int, user: CurrentUser, db: DbSession) -> Member
     response_model=Added,
     responses=errors(E.chat_not_found, E.forbidden, E.user_not_found, E.chat_archived),
 )
-async def add_members(chat_id: int, body: MembersIn, user: CurrentUser, db: DbSession) -> Added:
+async def add_members(chat_id: PathId, body: MembersIn, user: CurrentUser, db: DbSession) -> Added:
     """Add people to a group or channel (owner and admins). Already-present people are skipped."""
     return Added(added=await chats.add_members(db, user, chat_id, body.user_ids))
 
@@ -177,7 +183,7 @@ async def add_members(chat_id: int, body: MembersIn, user: CurrentUser, db: DbSe
     status_code=204,
     responses=errors(E.chat_not_found, E.forbidden, E.user_not_found),
 )
-async def remove_member(chat_id: int, user_id: int, user: CurrentUser, db: DbSession) -> Response:
+async def remove_member(chat_id: PathId, user_id: PathId, user: CurrentUser, db: DbSession) -> Response:
     """Remove a member; your own id means leaving the chat."""
     await chats.remove_member(db, user, chat_id, user_id)
     return Response(status_code=204)
@@ -189,7 +195,7 @@ async def remove_member(chat_id: int, user_id: int, user: CurrentUser, db: DbSes
     responses=errors(E.chat_not_found, E.forbidden, E.user_not_found),
 )
 async def set_member_role(
-    chat_id: int, user_id: int, body: RoleIn, user: CurrentUser, db: DbSession
+    chat_id: PathId, user_id: PathId, body: RoleIn, user: CurrentUser, db: DbSession
 ) -> Response:
     """Appoint or demote an admin (owner only)."""
     await chats.set_member_role(db, user, chat_id, user_id, ChatRole(body.role))

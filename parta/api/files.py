@@ -25,6 +25,7 @@ from parta.render import file_info, user_private
 router = APIRouter(tags=["files"])
 
 FileId = Annotated[int, Path(ge=1, le=2**62)]
+Id = FileId  # a chat's or org's id: bounded like every id, so a huge one is a 400, not a 500
 # Room for the multipart boundary and part headers around the file itself.
 FORM_OVERHEAD = 64 * 1024
 # Rights follow chat membership, so a client must ask again every time; with the
@@ -102,7 +103,7 @@ StoreDep = Annotated[media.LocalMediaStore, Depends(get_store)]
     openapi_extra=UPLOAD_BODY,
 )
 async def upload_file(
-    chat_id: int, user: CurrentUser, db: DbSession, settings: SettingsDep, store: StoreDep, upload: UploadDep
+    chat_id: Id, user: CurrentUser, db: DbSession, settings: SettingsDep, store: StoreDep, upload: UploadDep
 ) -> FileInfo:
     """Upload a file (multipart field `file`) to attach to a message with `file_id`.
 
@@ -139,16 +140,27 @@ async def set_avatar(
     tags=["organizations"],
 )
 async def set_org_logo(
-    org_id: int, user: CurrentUser, db: DbSession, settings: SettingsDep, store: StoreDep, upload: UploadDep
+    org_id: Id, user: CurrentUser, db: DbSession, settings: SettingsDep, store: StoreDep, upload: UploadDep
 ) -> OrgOut:
     """Set the organization's logo (admins; multipart field `file`, an image), public inside Parta."""
     access = await media.set_org_logo(db, settings, store, user, org_id, upload)
     return OrgOut(**org_json(access.org, role=access.role))
 
 
+# The bytes are sent with the file's own type (image/png, application/pdf...), so the
+# document says so instead of naming one type the answers never carry.
 DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"description": "The file's bytes", "content": {"application/octet-stream": {}}},
+    200: {
+        "description": "The file's bytes, with the type it was uploaded with",
+        "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+    },
     304: {"description": "Not modified (`If-None-Match` matched the ETag)"},
+}
+THUMBNAIL_RESPONSES: dict[int | str, dict[str, Any]] = DOWNLOAD_RESPONSES | {
+    200: {
+        "description": "A JPEG thumbnail",
+        "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}},
+    },
 }
 
 
@@ -172,7 +184,7 @@ async def download_file(
 @router.get(
     "/files/{file_id}/thumbnail",
     response_class=Response,
-    responses=DOWNLOAD_RESPONSES | errors(E.file_not_found),
+    responses=THUMBNAIL_RESPONSES | errors(E.file_not_found),
 )
 async def download_thumbnail(
     file_id: FileId,

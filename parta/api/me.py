@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, Field
 
 from parta import accounts, parental
@@ -70,8 +70,11 @@ async def list_sessions(auth: AuthDep, db: DbSession) -> SessionList:
     )
 
 
+SessionId = Annotated[int, Path(ge=1, le=2**62)]
+
+
 @router.delete("/sessions/{session_id}", status_code=204, responses=errors(E.session_not_found))
-async def revoke_session(session_id: int, auth: AuthDep, db: DbSession) -> Response:
+async def revoke_session(session_id: SessionId, auth: AuthDep, db: DbSession) -> Response:
     """Sign out one device (your current one too, which is signing out)."""
     await accounts.revoke_session(db, auth.user, session_id)
     return Response(status_code=204)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +16,9 @@ from parta.errors import ErrorCode as E
 router = APIRouter(prefix="/chats/{chat_id}", tags=["messages"])
 
 Id = Annotated[int, Field(ge=1, le=2**62)]
+# Ids in paths are bounded like ids in bodies: a larger one cannot exist and must not reach
+# the database (SQLite and PostgreSQL reject it with an error, which was a 500).
+PathId = Annotated[int, Path(ge=1, le=2**62)]
 # Far above the message limit: longer text gets the clear `text_too_long` error
 # from the action, bodies beyond this are rejected before parsing finishes.
 RawText = Annotated[str, Field(max_length=100_000)]
@@ -81,18 +84,24 @@ MessageErrors = (E.chat_not_found, E.message_not_found)
     status_code=201,
     response_model=MessageOut,
     response_model_exclude_none=True,
-    responses=errors(
-        *MessageErrors,
-        E.forbidden,
-        E.text_too_long,
-        E.message_empty,
-        E.file_not_found,
-        E.conflict,
-        E.chat_archived,
-    ),
+    responses={
+        200: {
+            "description": "a retry: the message first sent with this `client_msg_id`",
+            "model": MessageOut,
+        },
+        **errors(
+            *MessageErrors,
+            E.forbidden,
+            E.text_too_long,
+            E.message_empty,
+            E.file_not_found,
+            E.conflict,
+            E.chat_archived,
+        ),
+    },
 )
 async def send_message(
-    chat_id: int,
+    chat_id: PathId,
     body: MessageIn,
     user: CurrentUser,
     db: DbSession,
@@ -123,11 +132,11 @@ async def send_message(
     responses=errors(E.chat_not_found),
 )
 async def history(
-    chat_id: int,
+    chat_id: PathId,
     user: CurrentUser,
     db: DbSession,
-    before: Annotated[int | None, Query(ge=1)] = None,
-    after: Annotated[int | None, Query(ge=0)] = None,
+    before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    after: Annotated[int | None, Query(ge=0, le=2**62)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> MessagePage:
     """Messages in id order: the newest `limit`, or those `before` / `after` a message id."""
@@ -141,7 +150,7 @@ async def history(
     response_model_exclude_none=True,
     responses=errors(*MessageErrors),
 )
-async def get_message(chat_id: int, message_id: int, user: CurrentUser, db: DbSession) -> MessageOut:
+async def get_message(chat_id: PathId, message_id: PathId, user: CurrentUser, db: DbSession) -> MessageOut:
     msg = await messages.get_message(db, user, chat_id, message_id)
     return (await render(db, user, [msg]))[0]
 
@@ -153,8 +162,8 @@ async def get_message(chat_id: int, message_id: int, user: CurrentUser, db: DbSe
     responses=errors(*MessageErrors, E.forbidden, E.text_too_long, E.message_empty, E.chat_archived),
 )
 async def edit_message(
-    chat_id: int,
-    message_id: int,
+    chat_id: PathId,
+    message_id: PathId,
     body: MessagePatch,
     user: CurrentUser,
     db: DbSession,
@@ -166,7 +175,7 @@ async def edit_message(
 
 
 @router.delete("/messages/{message_id}", status_code=204, responses=errors(*MessageErrors, E.forbidden))
-async def delete_message(chat_id: int, message_id: int, user: CurrentUser, db: DbSession) -> Response:
+async def delete_message(chat_id: PathId, message_id: PathId, user: CurrentUser, db: DbSession) -> Response:
     """Delete for everyone: the text is erased; a placeholder stays in the history."""
     await messages.delete_message(db, user, chat_id, message_id)
     return Response(status_code=204)
@@ -179,7 +188,7 @@ async def delete_message(chat_id: int, message_id: int, user: CurrentUser, db: D
     responses=errors(*MessageErrors, E.invalid_reaction, E.chat_archived),
 )
 async def add_reaction(
-    chat_id: int, message_id: int, body: ReactionIn, user: CurrentUser, db: DbSession
+    chat_id: PathId, message_id: PathId, body: ReactionIn, user: CurrentUser, db: DbSession
 ) -> MessageOut:
     msg = await messages.set_reaction(db, user, chat_id, message_id, body.emoji, present=True)
     return (await render(db, user, [msg]))[0]
@@ -192,8 +201,8 @@ async def add_reaction(
     responses=errors(*MessageErrors, E.invalid_reaction, E.chat_archived),
 )
 async def remove_reaction(
-    chat_id: int,
-    message_id: int,
+    chat_id: PathId,
+    message_id: PathId,
     user: CurrentUser,
     db: DbSession,
     emoji: Annotated[str, Query(max_length=16)],
@@ -203,7 +212,7 @@ async def remove_reaction(
 
 
 @router.get("/reactions", response_model=ReactionSet, tags=["messages"], responses=errors(E.chat_not_found))
-async def reaction_set(chat_id: int, user: CurrentUser, db: DbSession) -> ReactionSet:
+async def reaction_set(chat_id: PathId, user: CurrentUser, db: DbSession) -> ReactionSet:
     """The reactions offered in this chat."""
     return ReactionSet(reactions=await messages.available_reactions(db, user, chat_id))
 
@@ -214,7 +223,7 @@ async def reaction_set(chat_id: int, user: CurrentUser, db: DbSession) -> Reacti
     response_model_exclude_none=True,
     responses=errors(*MessageErrors, E.forbidden, E.chat_archived),
 )
-async def pin(chat_id: int, message_id: int, user: CurrentUser, db: DbSession) -> MessageOut:
+async def pin(chat_id: PathId, message_id: PathId, user: CurrentUser, db: DbSession) -> MessageOut:
     msg = await messages.set_pinned(db, user, chat_id, message_id, pinned=True)
     return (await render(db, user, [msg]))[0]
 
@@ -225,7 +234,7 @@ async def pin(chat_id: int, message_id: int, user: CurrentUser, db: DbSession) -
     response_model_exclude_none=True,
     responses=errors(*MessageErrors, E.forbidden, E.chat_archived),
 )
-async def unpin(chat_id: int, message_id: int, user: CurrentUser, db: DbSession) -> MessageOut:
+async def unpin(chat_id: PathId, message_id: PathId, user: CurrentUser, db: DbSession) -> MessageOut:
     msg = await messages.set_pinned(db, user, chat_id, message_id, pinned=False)
     return (await render(db, user, [msg]))[0]
 
@@ -236,7 +245,7 @@ async def unpin(chat_id: int, message_id: int, user: CurrentUser, db: DbSession)
     response_model_exclude_none=True,
     responses=errors(*MessageErrors, E.forbidden),
 )
-async def readers(chat_id: int, message_id: int, user: CurrentUser, db: DbSession) -> ReaderList:
+async def readers(chat_id: PathId, message_id: PathId, user: CurrentUser, db: DbSession) -> ReaderList:
     """Who read your own message (its author only), by name; at most 500."""
     found = await messages.message_readers(db, user, chat_id, message_id)
     return ReaderList(readers=[UserPublic(**card) for card in found])
@@ -248,7 +257,7 @@ async def readers(chat_id: int, message_id: int, user: CurrentUser, db: DbSessio
     response_model_exclude_none=True,
     responses=errors(E.chat_not_found),
 )
-async def pins(chat_id: int, user: CurrentUser, db: DbSession) -> MessagePage:
+async def pins(chat_id: PathId, user: CurrentUser, db: DbSession) -> MessagePage:
     """Pinned messages, most recently pinned first."""
     rows = await messages.pinned_messages(db, user, chat_id)
     return MessagePage(messages=await render(db, user, rows), has_more=False)
@@ -259,6 +268,6 @@ async def pins(chat_id: int, user: CurrentUser, db: DbSession) -> MessagePage:
     response_model=ReadOut,
     responses=errors(*MessageErrors),
 )
-async def mark_read(chat_id: int, body: ReadIn, user: CurrentUser, db: DbSession) -> ReadOut:
+async def mark_read(chat_id: PathId, body: ReadIn, user: CurrentUser, db: DbSession) -> ReadOut:
     """Mark messages up to `message_id` read. The marker never moves back."""
     return ReadOut(last_read_message_id=await messages.mark_read(db, user, chat_id, body.message_id))

@@ -76,7 +76,10 @@ class OperatorDecisionIn(BaseModel):
     status_code=201,
     response_model=ReportOut,
     response_model_exclude_none=True,
-    responses=errors(E.message_not_found, E.user_not_found),
+    responses={
+        200: {"description": "the same report, still open, made again: the open one", "model": ReportOut},
+        **errors(E.message_not_found, E.user_not_found),
+    },
 )
 async def create_report(body: ReportIn, user: CurrentUser, db: DbSession, response: Response) -> ReportOut:
     """Report a message you can see or a person (exactly one), with a reason.

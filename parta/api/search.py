@@ -18,8 +18,10 @@ async def search_messages(
     user: CurrentUser,
     db: DbSession,
     q: Annotated[str, Query(max_length=1000, description="words to find, in any form")],
-    chat_id: Annotated[int | None, Query(ge=1)] = None,
-    before: Annotated[int | None, Query(ge=1, description="page: messages older than this id")] = None,
+    chat_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=2**62, description="page: messages older than this id")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 30,
 ) -> MessagePage:
     """Search messages in your chats: "учебник" also finds "учебники" and "учебника"."""

@@ -19,7 +19,7 @@ async def sync(
     db: DbSession,
     settings: SettingsDep,
     since: Annotated[
-        int | None, Query(ge=0, description="last event id applied; omit for the current position")
+        int | None, Query(ge=0, le=2**62, description="last event id applied; omit for the current position")
     ] = None,
     limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
 ) -> SyncOut:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
 from parta import users
@@ -37,6 +37,8 @@ async def lookup(body: LookupIn, user: CurrentUser, db: DbSession, settings: Set
     response_model_exclude_none=True,
     responses=errors(E.user_not_found),
 )
-async def get_user(user_id: int, user: CurrentUser, db: DbSession) -> UserPublic:
+async def get_user(
+    user_id: Annotated[int, Path(ge=1, le=2**62)], user: CurrentUser, db: DbSession
+) -> UserPublic:
     """A person you share a chat with (never their phone number)."""
     return UserPublic(**await users.get_visible_user(db, user, user_id))
