@@ -52,6 +52,7 @@ from parta.events.tailer import LogTailer
 from parta.orgs.rollover import ROLLOVER_TRANSITION
 from parta.runtime import tune_gc
 from parta.scheduler import Scheduler
+from parta.security_headers import SecurityHeaders
 
 STATIC = Path(__file__).parent / "static"
 API = "/api/v1"
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(history_import.router, prefix=API)
     history_limit = settings.history_max_upload_bytes + 1024 * 1024
     app.add_middleware(JsonGzip)
+    app.add_middleware(SecurityHeaders, api_prefix=API, index_html=STATIC / "index.html")
     app.middleware("http")(_body_limit(settings.max_upload_bytes + 1024 * 1024, history=history_limit))
 
     @app.get(f"{API}/health", tags=["meta"], include_in_schema=True)

@@ -169,6 +169,8 @@ def open_as(browser: Any, web_server: WebServer) -> Iterator[Any]:
     """``open_as(phone, path="/")`` → a page in its own browser context (its own
     storage, like a separate device), signed in with that person's token."""
     contexts: list[Any] = []
+    # The client must run under its own Content-Security-Policy: any violation fails the test.
+    violations: list[str] = []
 
     def open_page(phone: str | None, path: str = "/", *, viewport: dict[str, int] | None = None) -> Any:
         context = browser.new_context(
@@ -184,6 +186,12 @@ def open_as(browser: Any, web_server: WebServer) -> Iterator[Any]:
             script += f" localStorage.setItem('parta.token', {token}); }}"
             context.add_init_script(script)
         page = context.new_page()
+        page.on(
+            "console",
+            lambda message: (
+                violations.append(message.text) if "Content Security Policy" in message.text else None
+            ),
+        )
         page.set_default_timeout(15_000)
         page.goto(path)
         return page
@@ -191,3 +199,4 @@ def open_as(browser: Any, web_server: WebServer) -> Iterator[Any]:
     yield open_page
     for context in contexts:
         context.close()
+    assert not violations, f"blocked by the CSP: {violations}"
