@@ -209,6 +209,7 @@ async def main() -> None:
         env = {
             "PARTA_CODE_PER_IP_PER_HOUR": "100000",
             "PARTA_CODE_PER_PHONE_PER_HOUR": "100000",
+            "PARTA_CODE_PER_PHONE_PER_DAY": "100000",
             "PARTA_CODE_RESEND_SECONDS": "0",
         }
         async with running_server("sqlite", database_url="", version="", env_extra=env, keep=False) as server:

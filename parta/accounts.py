@@ -33,6 +33,7 @@ from parta.phones import normalize_phone
 log = logging.getLogger("parta.accounts")
 
 HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
 # Writing last_seen_at on every request would turn reads into writes.
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 
@@ -132,6 +133,17 @@ async def _check_code_rate(
         raise _rate_limited(wait, "Код уже отправлен. Повторить можно через {} с.")
     if count >= settings.code_per_phone_per_hour and oldest is not None:
         raise _rate_limited(oldest + HOUR - now, "Слишком много кодов на этот номер. Повторите через {} с.")
+    day_count, day_oldest = (
+        await db.execute(
+            select(func.count(), func.min(LoginCode.created_at)).where(
+                LoginCode.phone == phone, LoginCode.created_at > now - DAY
+            )
+        )
+    ).one()
+    if day_count >= settings.code_per_phone_per_day and day_oldest is not None:
+        raise _rate_limited(
+            day_oldest + DAY - now, "Слишком много кодов на этот номер за сутки. Повторите через {} с."
+        )
     by_ip = (
         await db.execute(
             select(func.count(), func.min(LoginCode.created_at)).where(

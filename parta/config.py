@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     code_max_attempts: int = 5
     code_resend_seconds: int = 60
     code_per_phone_per_hour: int = 5
+    # With 5 tries per code, 10 codes a day bound guessing at 50 tries a day per phone
+    # (docs/security.md works out the odds).
+    code_per_phone_per_day: int = 10
     code_per_ip_per_hour: int = 30
 
     # Messages, files, sync.

@@ -143,6 +143,22 @@ async def test_at_most_five_codes_per_phone_per_hour(api: Api) -> None:
     assert (await api.post(CODE, json={"phone": phone})).status_code == 200
 
 
+async def test_at_most_ten_codes_per_phone_per_day(api: Api) -> None:
+    """Ten codes a day, five tries each: guessing a phone's codes is bounded at 50 tries a
+    day (docs/security.md), however the attacker spreads the requests over the hours."""
+    phone = new_phone()
+    for n in range(10):
+        await request_code(api, phone)
+        clock.travel(timedelta(minutes=20) if n % 5 != 4 else timedelta(hours=1))
+    response = await api.post(CODE, json={"phone": phone})
+    error = assert_error(response, 429, ErrorCode.rate_limited)
+    # The first code leaves the 24-hour window first.
+    elapsed = 8 * 20 * 60 + 2 * 3600
+    assert error["retry_after"] == 24 * 3600 - elapsed
+    clock.travel(timedelta(seconds=error["retry_after"] + 1))
+    assert (await api.post(CODE, json={"phone": phone})).status_code == 200
+
+
 @asynccontextmanager
 async def api_with_ip_limit(database_url: str, data_dir: Path, limit: int) -> AsyncIterator[Api]:
     """Like ``Api.start``, which fixes ``code_per_ip_per_hour`` and so cannot override it."""
