@@ -6,11 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import WebServer
-
-pytest.importorskip("playwright")
-from playwright.sync_api import expect
 
 READER = "+79005550301"
 

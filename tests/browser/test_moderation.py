@@ -7,12 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import WebServer
 from tests.browser.safety_setup import School, verified_school
-
-pytest.importorskip("playwright")
-from playwright.sync_api import expect
 
 ADMIN, OPERATOR = "+79005550201", "+79005550202"
 REPORTER, AUTHOR, OUTSIDER = "+79005550203", "+79005550204", "+79005550205"

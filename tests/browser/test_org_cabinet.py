@@ -8,11 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import WebServer
-
-pytest.importorskip("playwright")
-from playwright.sync_api import expect
 
 ADMIN, STUDENT, PARENT = "+79005550301", "+79005550302", "+79005550303"
 

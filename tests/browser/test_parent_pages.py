@@ -7,12 +7,10 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import WebServer
 from tests.browser.safety_setup import School, birth_date, verified_school
-
-pytest.importorskip("playwright")
-from playwright.sync_api import expect
 
 ADMIN, OPERATOR = "+79005550101", "+79005550102"
 PARENT, YOUNG, OLDER, COACH = "+79005550103", "+79005550104", "+79005550105", "+79005550106"

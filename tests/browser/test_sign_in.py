@@ -4,16 +4,15 @@ and signing out the other devices."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import WebServer
 
-pytest.importorskip("playwright")
-from playwright.sync_api import expect
-
 NEWCOMER, TWICE, WRONG = "+79005550201", "+79005550202", "+79005550203"
+AVATAR = "+79005550204"
 
 
 def request_code(page: Any, phone: str) -> None:
@@ -84,3 +83,18 @@ def test_two_devices_and_signing_out_the_other(open_as: Any, web_server: WebServ
     second.reload()
     expect(second.get_by_role("heading", name="Вход")).to_be_visible()
     expect(second.get_by_label("Номер телефона")).to_be_visible()
+
+
+def test_avatar_upload_shows_the_new_photo(open_as: Any, web_server: WebServer, tmp_path: Path) -> None:
+    from PIL import Image
+
+    web_server.sign_up(AVATAR, "Фото", "Аватаркина")
+    picture = tmp_path / "me.png"
+    Image.new("RGB", (64, 64), (200, 60, 40)).save(picture)
+    page = open_as(AVATAR, "/settings")
+    with page.expect_file_chooser() as chooser:
+        page.get_by_text("Сменить фото").click()
+    chooser.value.set_files(picture)
+    # The profile now has an avatar, and the settings show it as an image.
+    expect(page.locator(".settings__avatar img")).to_be_visible()
+    assert web_server.api("GET", "/me", AVATAR)["avatar_file_id"]

@@ -1,6 +1,7 @@
 // Сведения: the organization's card, its logo and the verification state.
+import { ImagePicker } from "../../ui/ImagePicker";
 import { useState } from "preact/hooks";
-import { api, upload } from "../../api/client";
+import { api } from "../../api/client";
 import type { Org } from "../../api/types";
 import { t } from "../../i18n";
 import { Button, ErrorText } from "../../ui";
@@ -78,31 +79,14 @@ export function OrgInfoView({ org }: { org: Org }) {
 }
 
 function LogoUpload({ org, onOrgChange }: TabProps) {
-  const [progress, setProgress] = useState<number | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  async function choose(input: HTMLInputElement) {
-    const file = input.files?.[0];
-    input.value = "";
-    if (!file) return;
-    setError(null);
-    setProgress(0);
-    try {
-      onOrgChange(await upload<Org>(`/orgs/${org.id}/logo`, file, { method: "PUT", onProgress: setProgress }));
-    } catch (err) {
-      setError(err);
-    } finally {
-      setProgress(null);
-    }
-  }
   return (
-    <div class="stack">
-      <label class="btn btn--secondary org-file">
-        {t("org.info.logo")}
-        <input type="file" accept="image/*" class="visually-hidden" onChange={(e) => void choose(e.currentTarget)} />
-      </label>
-      {progress !== null && <progress max={1} value={progress} aria-label={t("org.info.logo_uploading")} />}
-      <ErrorText error={error} />
-    </div>
+    <ImagePicker<Org>
+      path={`/orgs/${org.id}/logo`}
+      label={t("org.info.logo")}
+      progressLabel={t("org.info.logo_uploading")}
+      buttonClass="org-file"
+      onUploaded={onOrgChange}
+    />
   );
 }
 

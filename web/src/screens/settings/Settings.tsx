@@ -1,9 +1,10 @@
 // Settings: profile and avatar, language, own safe mode, devices (sessions), sign out.
 import { useState } from "preact/hooks";
-import { api, upload } from "../../api/client";
+import { api } from "../../api/client";
 import type { Me } from "../../api/types";
 import { lang, setLang, t, type Lang } from "../../i18n";
 import { refreshMe, signOut, useMe } from "../../store/session";
+import { ImagePicker } from "../../ui/ImagePicker";
 import { Avatar, Button, ErrorText, Field, Spinner } from "../../ui";
 import { profileBody, validateProfile, type ProfileErrors } from "../auth/profile";
 import { BlockedList } from "../safety";
@@ -12,37 +13,17 @@ import { SessionsCard } from "./SessionsCard";
 import "./settings.css";
 
 function AvatarPicker({ me }: { me: Me }) {
-  const [progress, setProgress] = useState<number | null>(null);
-  const [error, setError] = useState<unknown>(null);
-
-  async function choose(input: HTMLInputElement) {
-    const file = input.files?.[0];
-    input.value = "";
-    if (!file) return;
-    setError(null);
-    setProgress(0);
-    try {
-      await upload<Me>("/me/avatar", file, { method: "PUT", onProgress: setProgress });
-      await refreshMe();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setProgress(null);
-    }
-  }
-
   const name = `${me.first_name} ${me.last_name}`.trim();
   return (
     <div class="settings__avatar">
       <Avatar name={name} fileId={me.avatar_file_id} size={72} />
-      <div class="stack">
-        <label class="btn btn--secondary settings__file">
-          {t("settings.avatar_change")}
-          <input type="file" accept="image/*" class="visually-hidden" onChange={(e) => void choose(e.currentTarget)} />
-        </label>
-        {progress !== null && <progress max={1} value={progress} aria-label={t("settings.avatar_uploading")} />}
-        <ErrorText error={error} />
-      </div>
+      <ImagePicker<Me>
+        path="/me/avatar"
+        label={t("settings.avatar_change")}
+        progressLabel={t("settings.avatar_uploading")}
+        buttonClass="settings__file"
+        onUploaded={async () => void (await refreshMe())}
+      />
     </div>
   );
 }
