@@ -10,11 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import WebServer
-
-pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import expect
 
 OWNER = "+79990002001"
 FRIEND = "+79990002002"

@@ -12,12 +12,10 @@ from datetime import date
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import WebServer
 from tests.servers import ROOT
-
-pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import expect
 
 CHILD = "+79990001001"
 STRANGER = "+79990001002"
