@@ -444,7 +444,7 @@ async def measure(server: Server, cfg: Config) -> Json:
 def _server_env(cfg: Config) -> dict[str, str]:
     # A catch-up longer than sync_reset_after is answered with `reset`; keep the
     # default unless the run itself would cross it.
-    env = {"PARTA_CODE_PER_IP_PER_HOUR": "100000"}
+    env = {"PARTA_CODE_PER_IP_PER_HOUR": "100000", "PARTA_RATE_LIMIT_SCALE": "1000"}
     if cfg.messages >= 9_000:
         env["PARTA_SYNC_RESET_AFTER"] = str(cfg.messages + 1_000)
     return env

@@ -751,7 +751,11 @@ async def group_of_everyone(client: httpx.AsyncClient, people: list[Person]) -> 
 @asynccontextmanager
 async def servers_for(cfg: Config, pg_admin_url: str, keep: bool) -> AsyncIterator[tuple[list[Server], str]]:
     """1 or 2 ``parta serve`` processes; yields them and the PostgreSQL database name."""
-    env = {"PARTA_CODE_PER_IP_PER_HOUR": "100000", "PARTA_SECRET_KEY": secrets.token_hex(32)}
+    env = {
+        "PARTA_CODE_PER_IP_PER_HOUR": "100000",
+        "PARTA_RATE_LIMIT_SCALE": "1000",
+        "PARTA_SECRET_KEY": secrets.token_hex(32),
+    }
     if cfg.processes > 1:
         env |= {"PARTA_REDIS_URL": REDIS_URL, "PARTA_REDIS_PREFIX": f"bench-{secrets.token_hex(4)}:"}
     async with AsyncExitStack() as stack:

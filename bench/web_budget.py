@@ -208,6 +208,7 @@ async def main() -> None:
     if not args.size_only:
         env = {
             "PARTA_CODE_PER_IP_PER_HOUR": "100000",
+            "PARTA_RATE_LIMIT_SCALE": "1000",
             "PARTA_CODE_PER_PHONE_PER_HOUR": "100000",
             "PARTA_CODE_PER_PHONE_PER_DAY": "100000",
             "PARTA_CODE_RESEND_SECONDS": "0",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -13,7 +13,7 @@ from starlette.convertors import Convertor, register_url_convertor
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from parta import __version__
+from parta import __version__, body_limit, ratelimit
 from parta.api import (
     archiving,
     auth,
@@ -42,6 +42,7 @@ from parta.api import (
 )
 from parta.api.deps import Services
 from parta.archiving import ARCHIVE_TRANSITION
+from parta.body_limit import BodyLimit
 from parta.codes import make_code_sender
 from parta.config import Settings
 from parta.db.engine import Database
@@ -50,6 +51,7 @@ from parta.events.bus import Bus
 from parta.events.gateway import Hub, Limits
 from parta.events.tailer import LogTailer
 from parta.orgs.rollover import ROLLOVER_TRANSITION
+from parta.ratelimit import RateLimitMiddleware, make_rate_limits
 from parta.runtime import tune_gc
 from parta.scheduler import Scheduler
 from parta.security_headers import SecurityHeaders
@@ -115,10 +117,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (*routers, *org_routers, archiving, waves, years):
         app.include_router(module.router, prefix=API)
     app.include_router(history_import.router, prefix=API)
-    history_limit = settings.history_max_upload_bytes + 1024 * 1024
+    # Outermost last: security headers on every answer, then rate limits (before any
+    # body is read), then the size limit while the body streams in.
     app.add_middleware(JsonGzip)
+    app.add_middleware(
+        BodyLimit,
+        json_bytes=settings.max_json_bytes,
+        upload_bytes=settings.max_upload_bytes,
+        history_bytes=settings.history_max_upload_bytes,
+    )
+    app.state.rate_limits = make_rate_limits(
+        redis_url=settings.redis_url, redis_prefix=settings.redis_prefix, scale=settings.rate_limit_scale
+    )
+    app.add_middleware(RateLimitMiddleware, limits=app.state.rate_limits, fastapi=app, api_prefix=API)
     app.add_middleware(SecurityHeaders, api_prefix=API, index_html=STATIC / "index.html")
-    app.middleware("http")(_body_limit(settings.max_upload_bytes + 1024 * 1024, history=history_limit))
+    ratelimit.document(app, API)
+    body_limit.document(app, API)
 
     @app.get(f"{API}/health", tags=["meta"], include_in_schema=True)
     async def health() -> dict[str, str]:
@@ -146,22 +160,6 @@ def _limits(settings: Settings) -> Limits:
         page_limit=settings.sync_page_limit,
         reset_after=settings.sync_reset_after,
     )
-
-
-def _body_limit(
-    max_bytes: int, *, history: int
-) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
-    async def limit(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        length = request.headers.get("content-length")
-        # A chat export with its photos is far larger than one upload; the multipart
-        # parser spools it to disk, never to memory.
-        allowed = history if request.url.path.endswith("/history-imports") else max_bytes
-        if length is not None and (not length.isdigit() or int(length) > allowed):
-            body = {"error": {"code": ErrorCode.file_too_large.value, "message": "Слишком большой запрос."}}
-            return JSONResponse(body, status_code=413)
-        return await call_next(request)
-
-    return limit
 
 
 def _mount_web_client(app: FastAPI) -> None:

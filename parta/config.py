@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     # Messages, files, sync.
     max_message_length: int = 4000
     max_upload_bytes: int = 20 * 1024 * 1024
+    # Any request that is not an upload (JSON bodies): parta/body_limit.py.
+    max_json_bytes: int = 1024 * 1024
+    # Multiplies every rate limit of parta/ratelimit.py (2 doubles them all).
+    rate_limit_scale: float = Field(1.0, gt=0)
     sync_page_limit: int = 500
     sync_reset_after: int = Field(default=10_000, description="missed events before a reset")
 

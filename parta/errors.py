@@ -17,6 +17,7 @@ class ErrorCode(StrEnum):
     text_too_long = "text_too_long"
     message_empty = "message_empty"
     file_too_large = "file_too_large"
+    request_too_large = "request_too_large"
     file_type_not_allowed = "file_type_not_allowed"
     file_empty = "file_empty"
     image_invalid = "image_invalid"
@@ -62,6 +63,9 @@ class ErrorCode(StrEnum):
     invite_exhausted = "invite_exhausted"
     conflict = "conflict"
     internal_error = "internal_error"
+    # Faults of the server's surroundings, not of the request: retry later.
+    service_unavailable = "service_unavailable"  # the database is down or restarting (503)
+    storage_full = "storage_full"  # no space left for files (507)
 
 
 class PartaError(Exception):
@@ -259,8 +263,27 @@ STATUS_OF: dict[ErrorCode, int] = {
     ErrorCode.invite_expired: 410,
     ErrorCode.invite_exhausted: 410,
     ErrorCode.file_too_large: 413,
+    ErrorCode.request_too_large: 413,
     ErrorCode.file_type_not_allowed: 415,
     ErrorCode.rate_limited: 429,
     ErrorCode.internal_error: 500,
     ErrorCode.code_delivery_failed: 503,
+    ErrorCode.service_unavailable: 503,
+    ErrorCode.storage_full: 507,
 }
+
+
+class DatabaseUnavailable(PartaError):
+    """The database cannot be reached right now (stopped, restarting, overloaded)."""
+
+    status = 503
+    code = ErrorCode.service_unavailable
+    default_message = "Сервер временно недоступен. Повторите попытку через несколько секунд."
+
+
+class StorageFull(PartaError):
+    """No space left where files are kept; nothing of the upload was kept."""
+
+    status = 507
+    code = ErrorCode.storage_full
+    default_message = "На сервере закончилось место для файлов. Файл не сохранён, попробуйте позже."

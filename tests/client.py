@@ -96,7 +96,13 @@ class Api:
             data_dir=data_dir,
             database_url=database_url,
             **(
-                {"secret_key": "test-secret", "code_per_ip_per_hour": 100_000, "gc_tuning": False} | overrides
+                {
+                    "secret_key": "test-secret",
+                    "code_per_ip_per_hour": 100_000,
+                    "rate_limit_scale": 1000,
+                    "gc_tuning": False,
+                }
+                | overrides
             ),
         )
         app = create_app(settings)

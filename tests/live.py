@@ -31,7 +31,15 @@ async def live_server(*, database_url: str, data_dir: Path, **overrides: Any) ->
     settings = Settings(
         data_dir=data_dir,
         database_url=database_url,
-        **({"secret_key": "test-secret", "code_per_ip_per_hour": 100_000, "gc_tuning": False} | overrides),
+        **(
+            {
+                "secret_key": "test-secret",
+                "code_per_ip_per_hour": 100_000,
+                "rate_limit_scale": 1000,
+                "gc_tuning": False,
+            }
+            | overrides
+        ),
     )
     port = free_port()
     app = create_app(settings)

@@ -41,6 +41,7 @@ class ServerProcess:
             "PARTA_DATABASE_URL": self.database_url,
             "PARTA_DATA_DIR": str(data_dir),
             "PARTA_CODE_PER_IP_PER_HOUR": "100000",
+            "PARTA_RATE_LIMIT_SCALE": "1000",
         }
         self.env |= env
         self.process: asyncio.subprocess.Process | None = None

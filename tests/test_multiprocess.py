@@ -167,6 +167,7 @@ async def two_processes(
             "PARTA_REDIS_URL": f"redis://127.0.0.1:{cut.port}/0",
             "PARTA_REDIS_PREFIX": f"test-{uuid.uuid4().hex[:8]}:",
             "PARTA_CODE_PER_IP_PER_HOUR": "100000",
+            "PARTA_RATE_LIMIT_SCALE": "1000",
             "PARTA_SECRET_KEY": "multi-process-test",
             "PARTA_TAIL_POLL_SECONDS": str(poll_seconds),
         }

@@ -129,6 +129,7 @@ def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
         "PARTA_DATA_DIR": str(data_dir),
         "PARTA_DATABASE_URL": f"sqlite:///{data_dir / 'parta.db'}",
         "PARTA_CODE_PER_IP_PER_HOUR": "100000",
+        "PARTA_RATE_LIMIT_SCALE": "1000",
         "PARTA_CODE_PER_PHONE_PER_HOUR": "1000",
         "PARTA_CODE_PER_PHONE_PER_DAY": "1000",
         "PARTA_CODE_RESEND_SECONDS": "0",

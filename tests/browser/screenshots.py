@@ -30,6 +30,7 @@ def _server(data_dir: Path) -> tuple[WebServer, subprocess.Popen[bytes]]:
     env = os.environ | {
         "PARTA_DATA_DIR": str(data_dir),
         "PARTA_CODE_PER_IP_PER_HOUR": "100000",
+        "PARTA_RATE_LIMIT_SCALE": "1000",
         "PARTA_CODE_RESEND_SECONDS": "0",
     }
     subprocess.run(
