@@ -183,6 +183,29 @@ async def test_typing_reaches_other_members_only(live: Api, mk: Factory) -> None
     assert frame == {"type": "pong"}  # nothing about the chat reached the outsider
 
 
+async def test_a_flood_of_frames_is_closed_and_the_client_resumes(live: Api, mk: Factory) -> None:
+    """Typing frames for thousands of chat ids (each would cost a membership lookup):
+    past the inbound budget the socket is closed with 4029; the client reconnects
+    and misses nothing."""
+    teacher, parent = await mk.users(2)
+    chat = await mk.chat(teacher, [parent])
+    since = await live.as_(parent).last_event_id()
+    ws = await open_ws(live, parent, since=since)
+    with pytest.raises(ConnectionClosed) as closed:
+        for chat_id in range(1, 5000):
+            await ws.send(json.dumps({"type": "typing", "chat_id": chat_id}))
+        await asyncio.wait_for(ws.recv(), timeout=WAIT)
+        await asyncio.wait_for(ws.recv(), timeout=WAIT)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4029
+    await mk.message(teacher, chat["id"], "после потопа")
+    again = await open_ws(live, parent, since=since)
+    [event] = await events(again, 1)
+    assert event["data"]["message"]["text"] == "после потопа"
+    # An ordinary client's pace passes: a ping and a typing frame.
+    await again.send(json.dumps({"type": "ping"}))
+    assert await recv(again) == {"type": "pong"}
+
+
 async def test_presence_is_told_to_people_sharing_a_chat(live: Api, mk: Factory) -> None:
     teacher, parent, stranger = await mk.users(3)
     await mk.chat(teacher, [parent])

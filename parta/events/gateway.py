@@ -33,6 +33,7 @@ class Close:
     AUTH_TIMEOUT = 4002
     TOO_SLOW = 4008
     IDLE = 4009
+    TOO_MANY_FRAMES = 4029
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,11 @@ class Limits:
     page_limit: int
     reset_after: int
     typing_interval: float = 2.0
+    # Frames a client may send: a steady 5 a second with bursts of 30. A real client
+    # sends a ping every half minute and "typing" every few seconds; more is a flood,
+    # and each typing frame costs a membership lookup.
+    inbound_per_second: float = 5.0
+    inbound_burst: float = 30.0
 
 
 # Events that change who is in a chat; they invalidate the hub's member cache.
@@ -128,6 +134,8 @@ class Connection:
         self.close_code: int | None = None
         self._write_now = write_now_of(ws.scope)
         self._last_typing: dict[int, float] = {}
+        self._inbound_budget = hub.limits.inbound_burst
+        self._inbound_at = 0.0
 
     def _written_now(self, frames: Sequence[SharedFrame]) -> bool:
         """Wrote the frames at once (fast path), or False: nothing written, queue them."""
@@ -244,6 +252,9 @@ class Connection:
             except TimeoutError:
                 self.close(Close.IDLE)
                 return
+            if not self._inbound_allowed():
+                self.close(Close.TOO_MANY_FRAMES)
+                return
             frame = _parse(text) or {}
             kind = frame.get("type")
             if kind == "ping":
@@ -251,10 +262,27 @@ class Connection:
             elif kind == "typing" and isinstance(frame.get("chat_id"), int):
                 await self._typing(int(frame["chat_id"]))
 
+    def _inbound_allowed(self) -> bool:
+        """A token bucket over the frames this client sends."""
+        limits = self.hub.limits
+        now = asyncio.get_running_loop().time()
+        elapsed = now - self._inbound_at if self._inbound_at else 0.0
+        self._inbound_at = now
+        self._inbound_budget = min(
+            limits.inbound_burst, self._inbound_budget + elapsed * limits.inbound_per_second
+        )
+        if self._inbound_budget < 1:
+            return False
+        self._inbound_budget -= 1
+        return True
+
     async def _typing(self, chat_id: int) -> None:
         now = asyncio.get_running_loop().time()
         if now - self._last_typing.get(chat_id, -1e9) < self.hub.limits.typing_interval:
             return  # a chatty keyboard must not flood the chat
+        if len(self._last_typing) >= 256:  # only recent chats matter: the map stays small
+            interval = self.hub.limits.typing_interval
+            self._last_typing = {c: t for c, t in self._last_typing.items() if now - t < interval}
         self._last_typing[chat_id] = now
         await self.hub.typing(self, chat_id)
 
