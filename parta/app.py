@@ -35,6 +35,7 @@ from parta.api import (
     roster,
     search,
     sync,
+    unavailable,
     users,
     waves,
     ws,
@@ -51,7 +52,7 @@ from parta.events.bus import Bus
 from parta.events.gateway import Hub, Limits
 from parta.events.tailer import LogTailer
 from parta.orgs.rollover import ROLLOVER_TRANSITION
-from parta.ratelimit import RateLimitMiddleware, make_rate_limits
+from parta.ratelimit import RateLimitMiddleware, make_rate_limits, write_routes
 from parta.runtime import tune_gc
 from parta.scheduler import Scheduler
 from parta.security_headers import SecurityHeaders
@@ -111,12 +112,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.hub = hub
     app.state.scheduler = scheduler
     errors.install(app)
+    unavailable.install(app, API)  # a database outage answers 503, not 500
     routers = (auth, me, users, chats, messages, files, invites, sync, search, ws)
     org_routers = (orgs, org_members, classes, org_joining, parental, blocks, moderation, roster)
-    app.include_router(migration.router, prefix=API)
-    for module in (*routers, *org_routers, archiving, waves, years):
-        app.include_router(module.router, prefix=API)
-    app.include_router(history_import.router, prefix=API)
+    api_routers = [
+        module.router
+        for module in (migration, *routers, *org_routers, archiving, waves, years, history_import)
+    ]
+    for router in api_routers:
+        app.include_router(router, prefix=API)
     # Outermost last: security headers on every answer, then rate limits (before any
     # body is read), then the size limit while the body streams in.
     app.add_middleware(JsonGzip)
@@ -129,7 +133,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rate_limits = make_rate_limits(
         redis_url=settings.redis_url, redis_prefix=settings.redis_prefix, scale=settings.rate_limit_scale
     )
-    app.add_middleware(RateLimitMiddleware, limits=app.state.rate_limits, fastapi=app, api_prefix=API)
+    app.state.write_routes = write_routes(api_routers, API)
+    app.add_middleware(RateLimitMiddleware, limits=app.state.rate_limits, routes=app.state.write_routes)
     app.add_middleware(SecurityHeaders, api_prefix=API, index_html=STATIC / "index.html")
     ratelimit.document(app, API)
     body_limit.document(app, API)

@@ -43,7 +43,7 @@ def serve(
     """Serve the API (and the web client, when built)."""
     settings = Settings()
     if upgrade:
-        _upgrade(settings)
+        _upgrade_or_exit(settings)
     console.print(f"[bold]Parta[/bold] on http://{host}:{port}  (database: {_safe_url(settings)})")
     uvicorn.run(
         "parta.app:create_app",
@@ -60,10 +60,17 @@ def serve(
 
 
 def _log_config() -> dict[str, object]:
-    """Uvicorn's logging, plus Parta's own loggers (sign-in codes in development)."""
+    """Uvicorn's logging, plus Parta's own loggers (sign-in codes in development) and
+    the root logger (other libraries' warnings), every handler behind ``RedactSecrets``:
+    the access log prints paths with their query strings, and invite links carry
+    their token in the path (docs/security.md, Logs)."""
     config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     level = os.environ.get("PARTA_LOG_LEVEL", "INFO").upper()
+    config["filters"] = {"redact": {"()": "parta.redaction.RedactSecrets"}}
+    for handler in config["handlers"].values():
+        handler["filters"] = ["redact"]
     config["loggers"]["parta"] = {"handlers": ["default"], "level": level, "propagate": False}
+    config["root"] = {"handlers": ["default"], "level": "WARNING"}
     return config
 
 
@@ -72,6 +79,20 @@ def db_upgrade() -> None:
     """Apply all pending schema migrations (SQLite or PostgreSQL)."""
     settings = Settings()
     _upgrade(settings)
+
+
+def _upgrade_or_exit(settings: Settings) -> None:
+    """``_upgrade``; an unreachable database ends the command with one clear line and
+    exit code 1 (a supervisor restarts it), not a page of traceback."""
+    from parta.db.engine import database_unavailable
+
+    try:
+        _upgrade(settings)
+    except Exception as exc:
+        if not database_unavailable(exc):
+            raise
+        console.print(f"[red]The database at {_safe_url(settings)} is unreachable: {exc}[/red]")
+        raise typer.Exit(code=1) from None
 
 
 def _upgrade(settings: Settings) -> None:

@@ -48,8 +48,18 @@ class WebhookCodeSender:
                 response = await client.post(self.url, json=body)
                 response.raise_for_status()
         except httpx.HTTPError as exc:
-            log.error("code webhook failed: %s", exc)
+            log.error("code webhook failed: %s", _failure(exc, self.url))
             raise ServiceUnavailable() from exc
+
+
+def _failure(exc: httpx.HTTPError, url: str) -> str:
+    """What went wrong, naming the gateway by scheme, host and port only: the URL's
+    path or query may hold the gateway's credentials, and httpx quotes the full URL."""
+    target = httpx.URL(url)
+    where = f"{target.scheme}://{target.host}" + (f":{target.port}" if target.port else "")
+    if isinstance(exc, httpx.HTTPStatusError):
+        return f"HTTP {exc.response.status_code} from {where}"
+    return f"{type(exc).__name__} talking to {where}"
 
 
 def make_code_sender(settings: Settings) -> CodeSender:

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import errno
 import hashlib
 import io
 import logging
 import os
 import re
 import tempfile
+import threading
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,7 +26,7 @@ from pathlib import Path
 from typing import IO, Final
 
 import filetype
-from PIL import ExifTags, Image, ImageOps
+from PIL import ExifTags, Image
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,6 +43,7 @@ from parta.errors import (
     NotFound,
     PartaError,
     PayloadTooLarge,
+    StorageFull,
     UnsupportedMedia,
 )
 from parta.orgs.core import OrgAccess
@@ -50,9 +53,18 @@ log = logging.getLogger("parta.media")
 
 CHUNK: Final = 1024 * 1024
 SNIFF_BYTES: Final = 8192  # what `filetype` looks at
-# 50 megapixels covers 48 MP phone cameras; decoded, that is about 150 MB of RGB.
+# 50 megapixels covers 48 MP phone cameras; decoded, that is about 200 MB (Pillow keeps
+# four bytes a pixel), though a JPEG is decoded at a reduced scale for its thumbnail.
 # Anything larger is far more likely a decompression bomb than a photo of homework.
 MAX_IMAGE_PIXELS: Final = 50_000_000
+# Pillow's WebP decoder holds about three copies of the picture (libwebp's canvases and
+# its own): 750 MB at 50 megapixels. WebP comes from the web and from screenshots, far
+# below this; at the limit a decode takes about what a 50-megapixel PNG does.
+MAX_WEBP_PIXELS: Final = 16_000_000
+# Every frame of an animation is a picture the viewer's device decodes: a GIF of
+# thousands of frames is a bomb for phones even when each frame is small.
+MAX_FRAMES: Final = 1000
+MAX_ANIMATION_PIXELS: Final = 10 * MAX_IMAGE_PIXELS  # width x height x frames
 THUMBNAIL_SIZE: Final = 320
 MAX_NAME: Final = 255
 # Pillow is only allowed to run these decoders on uploads: fewer parsers, less attack surface.
@@ -92,12 +104,17 @@ class LocalMediaStore:
         return self.put_file(io.BytesIO(data))
 
     def put_file(self, source: IO[bytes]) -> str:
-        """Store the whole of a seekable file, read in chunks; returns its SHA-256."""
-        tmp_dir = self.root / "tmp"
-        tmp_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=tmp_dir)
-        tmp = Path(tmp_name)
+        """Store the whole of a seekable file, read in chunks; returns its SHA-256.
+
+        Raises ``storage_full`` (507) when the disk or the quota is full; the partial
+        temporary file is removed, so nothing of the upload stays.
+        """
+        tmp: Path | None = None
         try:
+            tmp_dir = self.root / "tmp"
+            tmp_dir.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(dir=tmp_dir)
+            tmp = Path(tmp_name)
             digest = hashlib.sha256()
             source.seek(0)
             with os.fdopen(fd, "wb") as out:
@@ -110,8 +127,14 @@ class LocalMediaStore:
                 os.fsync(out.fileno())
             sha256 = digest.hexdigest()
             self._place(tmp, self.path(sha256))
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            log.error("no space left for files in %s: %s", self.root, exc)
+            raise StorageFull() from exc
         finally:
-            tmp.unlink(missing_ok=True)
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
         return sha256
 
     @staticmethod
@@ -239,8 +262,23 @@ def _is_utf8_text(file: IO[bytes]) -> bool:
 
 # -- images ----------------------------------------------------------------------------------------
 
-# EXIF orientations that turn the picture by 90 degrees (width and height swap).
+# EXIF orientation -> the turn that shows the picture upright. Those of 90 degrees
+# (5 to 8) swap width and height.
+_UPRIGHT: Final = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 _TURNED: Final = frozenset({5, 6, 7, 8})
+# Decoding takes memory in proportion to the pixels (at the limits about 200 MB for a
+# PNG, 250 MB for a WebP) and CPU, of which a school's server has a core or two. More
+# decodes at once would finish no sooner, so at most two run at a time and a burst of
+# uploads cannot multiply the memory.
+_DECODING: Final = threading.BoundedSemaphore(2)
 
 
 @dataclass(frozen=True)
@@ -254,9 +292,18 @@ def image_invalid() -> InvalidInput:
     return InvalidInput("Изображение повреждено или не читается.", code=ErrorCode.image_invalid, field="file")
 
 
-def image_too_large() -> InvalidInput:
+def image_too_large(limit: int = MAX_IMAGE_PIXELS) -> InvalidInput:
     return InvalidInput(
-        f"Изображение больше {MAX_IMAGE_PIXELS // 1_000_000} мегапикселей.",
+        f"Изображение больше {limit // 1_000_000} мегапикселей.",
+        code=ErrorCode.image_too_large,
+        field="file",
+    )
+
+
+def animation_too_large() -> InvalidInput:
+    return InvalidInput(
+        f"Анимация слишком большая: можно не больше {MAX_FRAMES} кадров "
+        f"и {MAX_ANIMATION_PIXELS // 1_000_000} мегапикселей во всех кадрах вместе.",
         code=ErrorCode.image_too_large,
         field="file",
     )
@@ -267,16 +314,21 @@ def describe_image(file: IO[bytes]) -> ImageFacts:
     file.seek(0)
     try:
         with Image.open(file, formats=PILLOW_FORMATS) as img:
-            # The size comes from the header alone: check it before decoding anything.
-            if img.width * img.height > MAX_IMAGE_PIXELS:
-                raise image_too_large()
-            width, height = img.size
-            if img.getexif().get(ExifTags.Base.Orientation) in _TURNED:
-                width, height = height, width
-            return ImageFacts(width=width, height=height, thumbnail=_thumbnail(img))
+            _check_pixels(img, file)
+            size = img.size  # the thumbnail is made in place
+            with _DECODING:
+                # Reading a PNG's EXIF decodes the whole picture (it may follow the pixels).
+                orientation = img.getexif().get(ExifTags.Base.Orientation)
+                if not isinstance(orientation, int):
+                    orientation = None  # a damaged tag: show the picture as stored
+                thumbnail = _thumbnail(img, orientation)
+            width, height = size[::-1] if orientation in _TURNED else size
+            return ImageFacts(width=width, height=height, thumbnail=thumbnail)
     except PartaError:
         raise
-    except Image.DecompressionBombError as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        # Pillow refuses pictures over about 179 megapixels itself, while opening them and
+        # so before our check (over 89 if its warning is made an error): same words.
         raise image_too_large() from exc
     except Exception as exc:
         # Decoders fail on broken or hostile input in many ways (OSError, SyntaxError,
@@ -284,20 +336,74 @@ def describe_image(file: IO[bytes]) -> ImageFacts:
         raise image_invalid() from exc
 
 
-def _thumbnail(img: Image.Image) -> bytes:
+def _check_pixels(img: Image.Image, file: IO[bytes]) -> None:
+    """Refuse a picture too big to decode, from its header alone: nothing is decoded yet."""
+    pixels = img.width * img.height
+    limit = MAX_WEBP_PIXELS if img.format == "WEBP" else MAX_IMAGE_PIXELS
+    if pixels > limit:
+        raise image_too_large(limit)
+    frames = _gif_frames(file) if img.format == "GIF" else int(getattr(img, "n_frames", 1))
+    if frames > MAX_FRAMES or frames * pixels > MAX_ANIMATION_PIXELS:
+        raise animation_too_large()
+
+
+def _gif_frames(file: IO[bytes]) -> int:
+    """The frames of a GIF, counted from its block structure (no decoding), stopping
+    past ``MAX_FRAMES``: Pillow's ``n_frames`` walks every frame, and a GIF of
+    minimal frames can have a million."""
+    position = file.tell()
+    try:
+        file.seek(10)  # "GIF89a", the screen's width and height
+        flags = file.read(3)[:1]
+        if flags and flags[0] & 0x80:
+            file.seek(3 << ((flags[0] & 7) + 1), os.SEEK_CUR)  # global colour table
+        frames = 0
+        while frames <= MAX_FRAMES:
+            block = file.read(1)
+            if block == b"\x2c":  # an image: descriptor, local colour table, LZW code size, data
+                frames += 1
+                descriptor = file.read(9)
+                if len(descriptor) == 9 and descriptor[8] & 0x80:
+                    file.seek(3 << ((descriptor[8] & 7) + 1), os.SEEK_CUR)
+                file.seek(1, os.SEEK_CUR)
+                _skip_sub_blocks(file)
+            elif block == b"\x21":  # an extension: its label, then data
+                file.seek(1, os.SEEK_CUR)
+                _skip_sub_blocks(file)
+            else:  # the trailer, the end of the data, or damage the decoder will find
+                break
+        return frames
+    finally:
+        file.seek(position)
+
+
+def _skip_sub_blocks(file: IO[bytes]) -> None:
+    while (size := file.read(1)) and size[0]:
+        file.seek(size[0], os.SEEK_CUR)
+
+
+def _thumbnail(img: Image.Image, orientation: int | None) -> bytes:
     # JPEG only: decode at 1/2 to 1/8 scale, which makes big photos cheap.
     img.draft("RGB", (THUMBNAIL_SIZE, THUMBNAIL_SIZE))
-    upright = ImageOps.exif_transpose(img)  # decodes; truncated data fails here
-    if upright.mode not in ("RGB", "RGBA", "L"):
-        # Palette images resize poorly (nearest neighbour); work in RGBA.
-        upright = upright.convert("RGBA")
-    upright.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
-    if upright.mode == "RGBA":
-        flat = Image.new("RGB", upright.size, "white")
-        flat.paste(upright, mask=upright.getchannel("A"))
-        upright = flat
+    img.load()  # decodes; truncated data fails here
+    # Shrunk in place: a copy of a 50-megapixel picture would cost up to 200 MB more.
+    if img.mode not in ("RGB", "L"):
+        # Pillow resizes a palette image only by nearest neighbour, and one with alpha
+        # through a premultiplied full-size copy: pick pixels down to a few times the
+        # thumbnail's size first, then smooth in RGBA.
+        img.thumbnail((4 * THUMBNAIL_SIZE, 4 * THUMBNAIL_SIZE), Image.Resampling.NEAREST)
+        if img.mode != "RGBA":
+            img = img.convert("RGBA")
+    img.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
+    # The box is square, so turning the thumbnail gives what turning the picture would.
+    if (turn := _UPRIGHT.get(orientation or 1)) is not None:
+        img = img.transpose(turn)
+    if img.mode == "RGBA":
+        flat = Image.new("RGB", img.size, "white")
+        flat.paste(img, mask=img.getchannel("A"))
+        img = flat
     out = io.BytesIO()
-    upright.save(out, "JPEG", quality=80, optimize=True)
+    img.save(out, "JPEG", quality=80, optimize=True)
     return out.getvalue()
 
 
@@ -306,6 +412,10 @@ def _thumbnail(img: Image.Image) -> bytes:
 # Control and format characters (Cf includes the right-to-left override behind
 # "photo\u202egpj.exe" tricks), separators and unassigned code points.
 _DROPPED_CATEGORIES: Final = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+# The zero-width joiner is a format character too, but it only joins emoji into one
+# ("👩\u200d🏫", a teacher): dropping it would split them.
+_KEPT: Final = frozenset({"\u200d"})
+_TRIMMED: Final = " .\u200d"  # never at the ends of a name
 _RESERVED = str.maketrans({ch: "_" for ch in '<>:"|?*'})  # not allowed in Windows names
 
 
@@ -313,12 +423,13 @@ def clean_name(raw: str, kind: FileKind) -> str:
     """A safe display and download name: no path, no control characters, at most
     255 characters, ending in an extension that fits the content."""
     name = unicodedata.normalize("NFC", raw).replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(ch for ch in name if unicodedata.category(ch) not in _DROPPED_CATEGORIES)
-    name = " ".join(name.translate(_RESERVED).split()).strip(" .")
+    name = "".join(ch for ch in name if ch in _KEPT or unicodedata.category(ch) not in _DROPPED_CATEGORIES)
+    name = " ".join(name.translate(_RESERVED).split()).strip(_TRIMMED)
     stem, dot, extension = name.rpartition(".")
     if not dot or not stem or extension.lower() not in kind.extensions:
         stem, extension = name, kind.extensions[0]
-    return f"{stem[: MAX_NAME - len(extension) - 1].rstrip(' .') or 'файл'}.{extension}"
+    stem = stem[: MAX_NAME - len(extension) - 1].rstrip(_TRIMMED)
+    return f"{stem or 'файл'}.{extension}"
 
 
 # -- uploads ---------------------------------------------------------------------------------------
@@ -519,12 +630,18 @@ async def readable_file(db: AsyncSession, actor: User, file_id: int) -> StoredFi
     if f.chat_id is not None:
         member = await q.membership(db, f.chat_id, actor.id)
         role = ChatRole(member.role) if member is not None else None
+    is_uploader = f.uploader_id == actor.id
     decision = policy.can_read_file(
         in_chat=f.chat_id is not None,
         chat_role=role,
+        # Asked only where it decides: another member of the file's chat.
+        is_sent=f.chat_id is not None
+        and role is not None
+        and not is_uploader
+        and await q.file_is_sent(db, f.chat_id, f.id),
         is_user_avatar=f.chat_id is None and await _is_user_avatar(db, f.id),
         is_org_logo=f.chat_id is None and await _is_org_logo(db, f.id),
-        is_uploader=f.uploader_id == actor.id,
+        is_uploader=is_uploader,
     )
     if not decision.allowed:
         raise file_not_found()

@@ -125,7 +125,7 @@ async def _insert_message(
     if new.forward is not None:
         await _fill_forward(db, actor, chat, msg, new.forward)
     else:
-        msg.file_id = await _attachable_file(db, chat, new.file_id)
+        msg.file_id = await _attachable_file(db, actor, chat, new.file_id)
     if not (msg.text or "").strip() and msg.file_id is None:
         raise InvalidInput("Пустое сообщение.", code=ErrorCode.message_empty, field="text")
     if new.reply_to is not None:
@@ -185,13 +185,19 @@ async def _copy_file_to_chat(db: AsyncSession, file_id: int, chat: Chat) -> int 
     return copy.id
 
 
-async def _attachable_file(db: AsyncSession, chat: Chat, file_id: int | None) -> int | None:
+async def _attachable_file(db: AsyncSession, actor: User, chat: Chat, file_id: int | None) -> int | None:
+    """An upload of this chat the actor may send: their own, or one the chat already
+    shows; anything else answers like a missing file (an unsent upload is private)."""
+    from parta.errors import NotFound
+
     if file_id is None:
         return None
     f = await db.get(StoredFile, file_id)
     if f is None or f.chat_id != chat.id:
-        from parta.errors import NotFound
-
+        raise NotFound("Файл не найден.", code=ErrorCode.file_not_found)
+    is_uploader = f.uploader_id == actor.id
+    is_sent = not is_uploader and await q.file_is_sent(db, chat.id, f.id)
+    if not policy.can_attach_file(is_uploader=is_uploader, is_sent=is_sent):
         raise NotFound("Файл не найден.", code=ErrorCode.file_not_found)
     return f.id
 

@@ -168,25 +168,37 @@ def can_read_file(
     *,
     in_chat: bool,
     chat_role: ChatRole | None,
+    is_sent: bool,
     is_user_avatar: bool,
     is_org_logo: bool = False,
     is_uploader: bool,
 ) -> Decision:
     """May the actor download a file (or its thumbnail)?
 
-    A chat's file is readable by the chat's members, whoever uploaded it: a
-    forward gets its own file row in the target chat. A file in no chat is an
-    avatar: public inside Parta while it is someone's avatar, otherwise (an
-    avatar since replaced) only its uploader's. An organization's logo is public
-    inside Parta like an avatar.
+    A chat's file is readable by the chat's members once a message carries it
+    (``is_sent``), whoever uploaded it: a forward gets its own file row in the
+    target chat. Until then it is its uploader's alone: an upload picked by
+    mistake and never sent is shown to nobody. A file in no chat is an avatar:
+    public inside Parta while it is someone's avatar, otherwise (an avatar since
+    replaced) only its uploader's. An organization's logo is public inside
+    Parta like an avatar.
     """
     if in_chat:
-        return can_see_chat(chat_role)
+        seen = can_see_chat(chat_role)
+        if not seen:
+            return seen
+        return allow() if is_sent or is_uploader else deny("not_sent")
     if is_user_avatar:
         return allow("avatar")
     if is_org_logo:
         return allow("org_logo")
     return allow("uploader") if is_uploader else deny("not_shared")
+
+
+def can_attach_file(*, is_uploader: bool, is_sent: bool) -> Decision:
+    """Send a message carrying a file of the chat: one's own upload, or a file the chat
+    already shows. Someone else's unsent upload is not theirs to reveal."""
+    return allow() if is_uploader or is_sent else deny("not_sent")
 
 
 # Safe mode and blocks ---------------------------------------------------------

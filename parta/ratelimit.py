@@ -24,11 +24,12 @@ import logging
 import math
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
@@ -147,15 +148,16 @@ def caller_of(scope: Scope) -> str:
     return "ip:" + (client[0] if client else "unknown")
 
 
+RouteTable = list[tuple[re.Pattern[str], frozenset[str], str]]
+
+
 class RateLimitMiddleware:
     """Counts every write request under ``api_prefix`` against its route's bucket."""
 
-    def __init__(self, app: ASGIApp, *, limits: RateLimits, fastapi: FastAPI, api_prefix: str) -> None:
+    def __init__(self, app: ASGIApp, *, limits: RateLimits, routes: RouteTable) -> None:
         self.app = app
         self.limits = limits
-        self.fastapi = fastapi
-        self.api_prefix = api_prefix
-        self._table: list[tuple[re.Pattern[str], frozenset[str], str]] | None = None
+        self.routes = routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in WRITE_METHODS:
@@ -173,27 +175,24 @@ class RateLimitMiddleware:
 
     def _template(self, scope: Scope) -> str | None:
         path = scope["path"]
-        if not path.startswith(self.api_prefix):
-            return None
-        if self._table is None:
-            self._table = write_routes(self.fastapi)
-        for pattern, methods, template in self._table:
+        for pattern, methods, template in self.routes:
             if scope["method"] in methods and pattern.fullmatch(path):
                 return template
         return None
 
 
-def write_routes(app: FastAPI) -> list[tuple[re.Pattern[str], frozenset[str], str]]:
-    """(path regex, write methods, template) of every operation in the app's OpenAPI
-    document (the public description of its routes), literal paths first."""
-    table = []
-    for template, operations in app.openapi().get("paths", {}).items():
-        methods = frozenset(m.upper() for m in operations) & WRITE_METHODS
-        if methods:
-            parts = re.split(r"(\{[^}]+\})", template)
-            regex = "".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts)
-            table.append((re.compile(regex), methods, template))
-    # "/chats/direct" must win over "/chats/{chat_id}".
+def write_routes(routers: Iterable[APIRouter], prefix: str) -> RouteTable:
+    """(path regex, write methods, template) of every write route of the routers,
+    mounted under ``prefix``; literal paths first ("/chats/direct" before "/chats/{chat_id}")."""
+    table: RouteTable = []
+    for router in routers:
+        for route in router.routes:
+            methods = frozenset(getattr(route, "methods", None) or ()) & WRITE_METHODS
+            if isinstance(route, APIRoute) and methods:
+                template = prefix + route.path
+                parts = re.split(r"(\{[^}]+\})", template)
+                regex = "".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts)
+                table.append((re.compile(regex), methods, template))
     table.sort(key=lambda row: row[2].count("{"))
     return table
 

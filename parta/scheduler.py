@@ -84,6 +84,7 @@ class Scheduler:
             return False
 
     async def _run(self) -> None:
+        failures = 0  # polls in a row that failed (the database is away)
         while True:
             try:
                 applied = await self.run_due()
@@ -92,6 +93,15 @@ class Scheduler:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                # The database may be restarting; the next poll retries.
-                log.exception("scheduler poll failed")
+                # The database may be restarting; the next poll retries (the plan is in
+                # the database, so nothing due is lost). The traceback once per outage.
+                failures += 1
+                if failures == 1:
+                    log.exception("scheduler poll failed; retrying every %gs", self.poll_seconds)
+                else:
+                    log.debug("scheduler poll still failing (%d)", failures, exc_info=True)
+            else:
+                if failures:
+                    log.warning("scheduler polling again after %d failed polls", failures)
+                    failures = 0
             await asyncio.sleep(self.poll_seconds)

@@ -435,7 +435,7 @@ def test_can_read_file_policy(
     in_chat: bool, role: ChatRole | None, is_avatar: bool, is_uploader: bool, allowed: bool
 ) -> None:
     decision = policy.can_read_file(
-        in_chat=in_chat, chat_role=role, is_user_avatar=is_avatar, is_uploader=is_uploader
+        in_chat=in_chat, chat_role=role, is_sent=True, is_user_avatar=is_avatar, is_uploader=is_uploader
     )
     assert decision.allowed is allowed
 

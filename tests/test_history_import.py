@@ -300,3 +300,23 @@ def test_zip_symlinks_and_oversized_archives_are_refused() -> None:
     assert _error(_zip({"C:/Users/result.json": b"{}"})) == "archive_unsafe_path"
     tree = open_zip(io.BytesIO(_zip({"a/result.json": b"{}", "a/files/": b""})), **LIMITS)
     assert tree.names() == ["a/result.json"] and tree.size("a/../a/result.json") is None
+
+
+def test_a_full_media_disk_stops_the_import_instead_of_dropping_attachments(tmp_path: Path) -> None:
+    """A file that does not fit must not become a "not transferred" note: that import
+    would never bring it. The import stops (507), and a rerun once there is room
+    brings every file (imports are idempotent by legacy id)."""
+    from parta.errors import StorageFull
+    from parta.media import LocalMediaStore
+    from parta.migration.history.archive import DirTree
+    from parta.migration.history.compose import store_file
+    from tests.private_services import tmpfs
+
+    export = tmp_path / "export"
+    (export / "files").mkdir(parents=True)
+    (export / "files" / "notes.txt").write_text("Домашнее задание на неделю\n" * 100_000, encoding="utf-8")
+    with tmpfs(tmp_path / "media", "1m") as media_root:
+        store = LocalMediaStore(media_root)
+        with pytest.raises(StorageFull):
+            store_file(store, DirTree(export), "files/notes.txt", limit=20 * 1024 * 1024)
+        assert [p for p in media_root.rglob("*") if p.is_file()] == []

@@ -451,7 +451,7 @@ async def _cli(api: Api, *args: str) -> Result:
 async def test_admin_sets_a_logo_everyone_can_see_and_a_teacher_cannot(
     api: Api, make: Factory, orgs: OrgFactory
 ) -> None:
-    from tests.test_access_sweep import PNG
+    from tests.authz_world import PNG
 
     school = await orgs.school()
     teacher = await orgs.add(school, "teacher")

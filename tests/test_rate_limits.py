@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from parta.ratelimit import BUCKETS, WRITE_METHODS, bucket_for, write_routes
+from parta.ratelimit import BUCKETS, WRITE_METHODS, bucket_for
 from tests.client import Api, Factory, error_code
 from tests.live import live_server
 from tests.test_multiprocess import redis_url  # noqa: F401  (fixture: fails under CI=true without Redis)
@@ -44,7 +44,7 @@ def _assert_refused(response: httpx.Response) -> None:
 
 async def test_every_write_route_is_limited(database_url: str, tmp_path: Path) -> None:
     async with Api.start(database_url=database_url, data_dir=tmp_path, rate_limit_scale=TINY) as api:
-        routes = write_routes(api.app)
+        routes = api.app.state.write_routes
         methods = sum(len(m) for _, m, _ in routes)
         assert methods >= 60
         for _, route_methods, template in routes:

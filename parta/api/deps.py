@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -67,6 +69,27 @@ async def get_auth(
 
 
 AuthDep = Annotated[Auth, Depends(get_auth)]
+
+
+def _depends_on_auth(dependant: Dependant) -> bool:
+    return any(d.call is get_auth or _depends_on_auth(d) for d in dependant.dependencies)
+
+
+async def authenticate_first(request: Request) -> None:
+    """Raise ``not_authenticated`` if the request's route needs an account and the
+    request carries no live session token, as ``get_auth`` would.
+
+    FastAPI parses a JSON body before it runs the route's dependencies, so without
+    this a broken body would answer 400 to a caller that is not signed in, before
+    the 401 every other anonymous request of that route gets. The validation error
+    handler calls it; the check repeats ``get_auth`` exactly.
+    """
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or not _depends_on_auth(route.dependant):
+        return
+    credentials = await _bearer(request)
+    async with get_services(request).database.session() as db:
+        await get_auth(db, credentials)
 
 
 async def get_current_user(auth: AuthDep) -> User:

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from parta.api.deps import authenticate_first
 from parta.errors import STATUS_OF, ErrorCode, PartaError
 
 log = logging.getLogger("parta.api")
@@ -57,8 +58,21 @@ async def _parta_error(_request: Request, exc: Exception) -> JSONResponse:
     return _response(exc.status, exc.body(), headers)
 
 
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _unauthenticated(request: Request) -> JSONResponse | None:
+    """Who is calling is decided before what they sent: the 401 for a caller without a
+    live session, even when the body could not be parsed (which FastAPI and Starlette
+    do before the route's dependencies run; docs/security.md, Authorization)."""
+    try:
+        await authenticate_first(request)
+    except PartaError as refused:
+        return await _parta_error(request, refused)
+    return None
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    if (refused := await _unauthenticated(request)) is not None:
+        return refused
     first = exc.errors()[0] if exc.errors() else {}
     location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
     field = ".".join(location) or None
@@ -70,12 +84,19 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return _response(400, {"error": error})
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and (refused := await _unauthenticated(request)) is not None:
+        return refused
     if exc.status_code == 404:
         body = {"code": ErrorCode.not_found.value, "message": "Такого адреса нет."}
     elif exc.status_code == 405:
         body = {"code": ErrorCode.invalid_request.value, "message": "Метод не поддерживается."}
+    elif exc.status_code == 400:
+        # Starlette's own refusals of a body it cannot parse, in English: a broken
+        # multipart form, or a part header over 4 KB (a file name of thousands of characters).
+        message = f"Не удалось разобрать запрос ({exc.detail})."
+        body = {"code": ErrorCode.invalid_request.value, "message": message}
     else:
         body = {"code": ErrorCode.invalid_request.value, "message": str(exc.detail)}
     return _response(exc.status_code, {"error": body}, getattr(exc, "headers", None))

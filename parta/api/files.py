@@ -46,7 +46,14 @@ UPLOAD_BODY: dict[str, Any] = {
         },
     }
 }
-UploadErrors = (E.file_too_large, E.file_empty, E.file_type_not_allowed, E.image_invalid, E.image_too_large)
+UploadErrors = (
+    E.file_too_large,
+    E.file_empty,
+    E.file_type_not_allowed,
+    E.image_invalid,
+    E.image_too_large,
+    E.storage_full,  # 507: the disk of the media folder is full
+)
 
 
 def _bounded(receive: Receive, max_upload_bytes: int) -> Receive:

@@ -63,6 +63,7 @@ class HistoryImportOut(BaseModel):
         E.archive_too_many_files,
         E.archive_too_large,
         E.archive_bomb,
+        E.storage_full,
     ),
 )
 async def import_history(

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from parta.api.deps import CurrentUser, DbSession
 from parta.api.errors import errors
-from parta.api.roster import RejectedRow
+from parta.api.roster import XLSX_ERRORS, RejectedRow
 from parta.errors import ErrorCode as E
 from parta.migration import manifest, reconcile, tabular
 from parta.render import ts
@@ -138,7 +138,7 @@ def _chat_report(c: reconcile.ChatReport) -> ChatReportOut:
     )
 
 
-FILE_ERRORS = (E.org_not_found, E.forbidden, E.file_too_large, E.file_empty, E.invalid_phone)
+FILE_ERRORS = (E.org_not_found, E.forbidden, E.file_too_large, E.file_empty, E.invalid_phone, *XLSX_ERRORS)
 
 
 @router.post("/chat-manifests", response_model=ManifestOut, responses=errors(*FILE_ERRORS))

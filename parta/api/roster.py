@@ -15,6 +15,8 @@ from parta.migration import roster
 router = APIRouter(prefix="/orgs/{org_id}", tags=["org members"])
 
 OrgId = Annotated[int, Path(ge=1, le=2**62)]
+# An XLSX is a zip: one that is hostile is refused by these (parta/migration/tabular.py).
+XLSX_ERRORS = (E.archive_bomb, E.archive_too_large, E.archive_too_many_files, E.archive_unsafe_path)
 
 
 class RosterSummary(BaseModel):
@@ -40,7 +42,7 @@ class RosterOut(BaseModel):
 @router.post(
     "/roster",
     response_model=RosterOut,
-    responses=errors(E.org_not_found, E.forbidden, E.file_too_large, E.file_empty),
+    responses=errors(E.org_not_found, E.forbidden, E.file_too_large, E.file_empty, *XLSX_ERRORS),
 )
 async def import_roster(
     org_id: OrgId,

@@ -76,16 +76,13 @@ async def _serve(ws: WebSocket, hub: Hub, conn: Connection) -> None:
     try:
         async with hub.database.session() as db:
             head = await events.head(db)
-        await ws.send_text(
-            encode({"type": "ready", "user_id": conn.user_id, "session_id": conn.session_id, "head": head})
-        )
-        sender = asyncio.create_task(conn.send_loop(head))
-        reader = asyncio.create_task(conn.read_loop())
-        await asyncio.wait({sender, reader}, return_when=asyncio.FIRST_COMPLETED)
-        for task in (sender, reader):
-            task.cancel()
-            with contextlib.suppress(BaseException):
-                await task
+            # A revocation that committed between the auth frame's check and hub.add
+            # reached the hub before this connection did: check the session again.
+            active = await accounts.session_is_active(db, conn.session_id)
+        if active:
+            await _run(ws, conn, head)
+        else:
+            conn.close(Close.UNAUTHENTICATED)
     except (WebSocketDisconnect, RuntimeError, OSError):
         pass
     finally:
@@ -93,3 +90,16 @@ async def _serve(ws: WebSocket, hub: Hub, conn: Connection) -> None:
     reason = {Close.UNAUTHENTICATED: ErrorCode.not_authenticated}.get(conn.close_code or 0)
     error = _error(reason, "Сеанс завершён. Войдите снова.") if reason else None
     await close_quietly(ws, conn.close_code or 1000, error)
+
+
+async def _run(ws: WebSocket, conn: Connection, head: int) -> None:
+    await ws.send_text(
+        encode({"type": "ready", "user_id": conn.user_id, "session_id": conn.session_id, "head": head})
+    )
+    sender = asyncio.create_task(conn.send_loop(head))
+    reader = asyncio.create_task(conn.read_loop())
+    await asyncio.wait({sender, reader}, return_when=asyncio.FIRST_COMPLETED)
+    for task in (sender, reader):
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task

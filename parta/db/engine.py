@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -15,6 +18,9 @@ from parta.events.bus import Bus, LocalBus
 
 BUS_KEY = "parta.bus"
 PENDING_KEY = "parta.pending_events"
+# Opening a PostgreSQL connection gives up after this many seconds (asyncpg waits 60 by
+# default): with the database host gone, a request answers 503 instead of hanging.
+CONNECT_TIMEOUT = 5.0
 
 
 def is_sqlite(url: str) -> bool:
@@ -36,8 +42,16 @@ def create_engine(url: str) -> AsyncEngine:
     if not is_sqlite(url):
         # No pre-ping: it costs a round trip on every session checkout (12% of server
         # samples under the delivery benchmark). Connections are recycled instead, and
-        # a connection broken by a database restart fails one request, which clients retry.
-        return create_async_engine(url, pool_recycle=600, pool_size=10, max_overflow=20)
+        # a connection broken by a database restart fails one request (503, see
+        # `database_unavailable`), which clients retry; SQLAlchemy then discards every
+        # pooled connection older than the failure, so the next requests reconnect.
+        return create_async_engine(
+            url,
+            pool_recycle=600,
+            pool_size=10,
+            max_overflow=20,
+            connect_args={"timeout": CONNECT_TIMEOUT},
+        )
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
@@ -46,6 +60,48 @@ def create_engine(url: str) -> AsyncEngine:
     engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=20, max_overflow=40)
     _configure_sqlite(engine)
     return engine
+
+
+# Errors that mean "the database cannot be reached right now" (stopped, restarting,
+# starting up, out of connections, the connection lost), whatever the request was.
+_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    sa_exc.DisconnectionError,
+    sa_exc.TimeoutError,  # no pooled connection came free in time
+    ConnectionError,  # refused, reset, aborted, broken pipe
+    TimeoutError,  # opening a connection took longer than CONNECT_TIMEOUT
+    socket.gaierror,  # the database host name does not resolve
+    asyncpg.PostgresConnectionError,  # SQLSTATE class 08, and "connection does not exist"
+    asyncpg.exceptions.CannotConnectNowError,  # 57P03: starting up or shutting down
+    asyncpg.exceptions.AdminShutdownError,  # 57P01: sessions ended by a fast shutdown
+    asyncpg.exceptions.CrashShutdownError,  # 57P02: another backend crashed
+    asyncpg.exceptions.InsufficientResourcesError,  # 53xxx: too many connections, disk full
+)
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` means the database is unreachable for now (an answer of 503 and a
+    retry fit), not a fault of the request or the code (500).
+
+    SQLAlchemy wraps driver errors (``orig``, ``__cause__``) and marks the ones that
+    broke the connection ``connection_invalidated``; a failed connect may also surface
+    as the driver's or the socket's own exception.
+    """
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, _UNAVAILABLE):
+            return True
+        if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, asyncpg.InterfaceError) and "connection is closed" in str(current):
+            return True
+        orig = current.orig if isinstance(current, sa_exc.DBAPIError) else None
+        pending += [current.__cause__, orig if isinstance(orig, BaseException) else None]
+    return False
 
 
 WRITE_OPTION = "parta_write"

@@ -13,14 +13,20 @@ from parta.db.tables import Chat, ChatMember, Message, Reaction, StoredFile, Use
 async def chat_with_member(
     db: AsyncSession, chat_id: int, user_id: int, *, for_update: bool = False
 ) -> tuple[Chat, ChatMember] | None:
-    """The chat and the user's membership, or None when the user is not a member."""
+    """The chat and the user's membership, or None when the user is not a member.
+
+    ``for_update`` locks the chat's row FOR NO KEY UPDATE: writers of one chat still
+    wait for each other, but rows that merely point at the chat (a new member, whose
+    foreign key takes a KEY SHARE lock on it) are not held up. With FOR UPDATE a send
+    held the chat and waited for the event log's lock, while a sign-in that held the
+    log's lock waited to add a member to that chat: a deadlock."""
     query = (
         select(Chat, ChatMember)
         .join(ChatMember, ChatMember.chat_id == Chat.id)
         .where(Chat.id == chat_id, ChatMember.user_id == user_id)
     )
     if for_update:
-        query = query.with_for_update(of=Chat)
+        query = query.with_for_update(of=Chat, key_share=True)
     row = (await db.execute(query)).one_or_none()
     return None if row is None else (row[0], row[1])
 
@@ -88,6 +94,18 @@ async def files_by_id(db: AsyncSession, file_ids: Iterable[int | None]) -> dict[
         return {}
     rows = await db.execute(select(StoredFile).where(StoredFile.id.in_(ids)))
     return {f.id: f for f in rows.scalars()}
+
+
+async def file_is_sent(db: AsyncSession, chat_id: int, file_id: int) -> bool:
+    """Whether a live message of the chat carries the file (newest first: a file is
+    usually fetched soon after it was sent)."""
+    carrier = (
+        select(Message.id)
+        .where(Message.chat_id == chat_id, Message.file_id == file_id, Message.deleted_at.is_(None))
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+    return (await db.scalar(carrier)) is not None
 
 
 async def message_in_chat(db: AsyncSession, chat_id: int, message_id: int) -> Message | None:

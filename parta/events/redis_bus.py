@@ -4,6 +4,11 @@ Two channels: ``parta:log`` carries the newest committed event id (a wake-up for
 tailers) and ``parta:ephemeral`` carries typing and presence signals. If Redis is
 unreachable, publishing is skipped with a warning and the subscriber keeps
 reconnecting; tailers fall back to polling the log, so no event is lost, only delayed.
+While the subscription is down the bus wakes this process's tailer at every reconnect
+attempt (each ``RECONNECT_DELAY``), since no notice from another process can arrive.
+A restarted Redis has forgotten every subscription: the subscriber subscribes again
+when it reconnects, and a publish on a connection the restart broke is sent again
+once on a fresh one.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import redis.asyncio as redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from parta.events.bus import Bus
@@ -39,6 +45,7 @@ class RedisBus(Bus):
         self._client = redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self._reader: asyncio.Task[None] | None = None
         self.is_subscribed = asyncio.Event()
+        self._outage_logged = False
 
     async def start(self) -> None:
         self._reader = asyncio.create_task(self._read_forever(), name="redis-bus")
@@ -62,10 +69,23 @@ class RedisBus(Bus):
         await self._send(self.ephemeral_channel, json.dumps({"origin": self.origin, "message": message}))
 
     async def _send(self, channel: str, data: str) -> None:
-        try:
-            await self._client.publish(channel, data)
-        except (RedisError, OSError) as exc:
-            log.warning("redis publish failed (tailers fall back to polling): %s", exc)
+        # After a Redis restart the pooled connections are dead and a publish on one
+        # fails. So while the subscriber finds Redis up, a failed publish drops the pool's
+        # connections and is sent once more, on a new one; during an outage it is not
+        # (each attempt may wait for the connect timeout).
+        attempts = 2 if self.is_subscribed.is_set() else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                await self._client.publish(channel, data)
+                return
+            except (RedisConnectionError, OSError) as exc:
+                if attempt == attempts:
+                    log.warning("redis publish failed (tailers fall back to polling): %s", exc)
+                else:
+                    await self._client.connection_pool.disconnect(inuse_connections=False)
+            except RedisError as exc:
+                log.warning("redis publish failed (tailers fall back to polling): %s", exc)
+                return
 
     async def _read_forever(self) -> None:
         while True:
@@ -75,13 +95,21 @@ class RedisBus(Bus):
                 raise
             except Exception as exc:
                 self.is_subscribed.clear()
-                log.warning("redis subscription lost, retrying in %.0fs: %s", RECONNECT_DELAY, exc)
+                # Once per outage, not every second of it; _read logs the return.
+                level = logging.DEBUG if self._outage_logged else logging.WARNING
+                log.log(level, "redis subscription lost, retrying every %.0fs: %s", RECONNECT_DELAY, exc)
+                self._outage_logged = True
+                # No other process's notice can reach us now: poll the log at this pace.
+                self._wake(0)
                 await asyncio.sleep(RECONNECT_DELAY)
 
     async def _read(self) -> None:
         pubsub = self._client.pubsub(ignore_subscribe_messages=True)
         try:
             await pubsub.subscribe(self.log_channel, self.ephemeral_channel)
+            if self._outage_logged:
+                log.info("redis subscription restored")
+                self._outage_logged = False
             self.is_subscribed.set()
             # Events committed while we were not subscribed are found by the next read.
             self._wake(0)

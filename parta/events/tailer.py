@@ -70,6 +70,7 @@ class LogTailer:
         self._last_read = float("-inf")  # loop time of the last read that found events
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._failures = 0  # failed reads in a row (the database is away)
 
     def wake(self, _head: int = 0) -> None:
         self._wake.set()
@@ -100,8 +101,17 @@ class LogTailer:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                # The database may be restarting; the next wake-up or poll retries.
-                log.exception("log tailer step failed")
+                # The database may be restarting; the next wake-up or poll retries from
+                # the same position, so nothing is skipped. The traceback once per outage.
+                self._failures += 1
+                if self._failures == 1:
+                    log.exception("log tailer: reading the log failed; retrying")
+                else:
+                    log.debug("log tailer: still failing (%d)", self._failures, exc_info=True)
+            else:
+                if self._failures:
+                    log.warning("log tailer: reading again after %d failed attempts", self._failures)
+                    self._failures = 0
 
     async def _step(self) -> bool:
         """Deliver the next batch; True when there may be more."""

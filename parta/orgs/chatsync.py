@@ -195,13 +195,28 @@ def _roles(admins: set[int], members: set[int]) -> dict[int, ChatRole]:
 
 
 async def sync_classes(db: AsyncSession, class_ids: Iterable[int]) -> None:
-    """Bring every chat of these classes and groups to its desired membership."""
-    for class_id in sorted(set(class_ids)):
+    """Bring every chat of these classes and groups to its desired membership.
+
+    Syncs take the event log's lock before they read anything (``serialize_syncs``)."""
+    ids = sorted(set(class_ids))
+    if ids:
+        await serialize_syncs(db)
+    for class_id in ids:
         cls = await db.get(ClassGroup, class_id)
         if cls is None:
             continue
         for chat_id, wanted in (await desired_members(db, cls)).items():
             await _apply(db, chat_id, wanted)
+
+
+async def serialize_syncs(db: AsyncSession) -> None:
+    """Take the event log's lock (which the sync needs anyway to append its events)
+    before reading who should be in a chat and who is, so that syncs of one chat run
+    one after another and each sees what the previous one committed. Without it, on
+    PostgreSQL two people's first sign-ins at once each read these at different
+    moments: one sync removed a teacher the other had just added, and a later one
+    added someone already added (duplicate key, 500). SQLite has one writer."""
+    await events.lock_and_head(db)
 
 
 async def _apply(db: AsyncSession, chat_id: int, wanted: dict[int, ChatRole]) -> None:

@@ -98,13 +98,11 @@ async def sync_staff_chat(db: AsyncSession, org_id: int) -> None:
     org = await db.get(Organization, org_id)
     if org is None:
         return
-    chat = await staff_chat(db, org_id)
-    if chat is None:
-        # The log's lock serializes two first syncs of one organization (two
-        # pending teachers signing in at once), so only one chat is made; the
-        # unique index on (org_id) for staff chats backs this up.
-        await events.lock_and_head(db)
-        chat = await staff_chat(db, org_id) or await _create(db, org, created_by=None)
+    # The log's lock before reading (``chatsync.serialize_syncs``); it also makes two
+    # first syncs of one organization make one chat (the unique index on (org_id)
+    # for staff chats backs this up).
+    await chatsync.serialize_syncs(db)
+    chat = await staff_chat(db, org_id) or await _create(db, org, created_by=None)
     await chatsync._apply(db, chat.id, await desired_members(db, org))
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from parta import media
-from parta.errors import InvalidInput, PartaError
+from parta.errors import InvalidInput, PartaError, StorageFull
 from parta.migration.history.archive import ExportTree
 from parta.migration.history.model import LegacyAuthor, LegacyChat, LegacyMessage
 
@@ -66,6 +66,8 @@ def store_file(store: media.LocalMediaStore, tree: ExportTree, path: str, limit:
             kind = media.detect_kind(file, media.ANY_FILE)
             facts = media.describe_image(file) if kind.is_image else None
             sha256 = store.put_file(file)
+    except StorageFull:
+        raise  # the whole import stops: a rerun once there is room brings every file
     except PartaError as exc:
         return FileOutcome(
             None, note=f"[Файл {name} не перенесён]", problem=f"Вложение {name}: {exc.message}"
