@@ -1,4 +1,6 @@
-"""A real ``parta serve`` subprocess on a free port, with a fresh data dir and database."""
+"""A real ``parta serve`` subprocess on a free port, with a fresh data dir and database;
+or several of them sharing one PostgreSQL database, one data dir and Redis
+(``running_servers``), as a multi-process deployment runs."""
 
 from __future__ import annotations
 
@@ -8,13 +10,14 @@ import secrets
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg  # type: ignore[import-untyped]
@@ -22,6 +25,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 READY_TIMEOUT = 60.0
+REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,18 @@ class Server:
     database_url: str
     version: str  # the database engine's version
     pid: int
+    log_path: Path | None = None  # the process's stdout and stderr (gone after exit unless kept)
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """``running_servers``: the processes, the PostgreSQL database's name ("" on SQLite)
+    and the Redis channel prefix they share ("" with one process)."""
+
+    servers: list[Server]
+    pg_database: str = ""
+    redis_prefix: str = ""
+    env: dict[str, str] = field(default_factory=dict)
 
 
 class CpuMeter:
@@ -113,9 +129,8 @@ async def postgres_database(admin_url: str) -> AsyncIterator[tuple[str, str]]:
 
 
 def _start(
-    data_dir: Path, port: int, env_extra: dict[str, str], *, upgrade: bool = True
-) -> tuple[subprocess.Popen[bytes], Path]:
-    log_path = data_dir.parent / "server.log"
+    data_dir: Path, log_path: Path, port: int, env_extra: dict[str, str], *, upgrade: bool = True
+) -> subprocess.Popen[bytes]:
     env = os.environ | {"PARTA_DATA_DIR": str(data_dir)} | env_extra
     command = [sys.executable, "-m", "parta", "serve", "--host", "127.0.0.1", "--port", str(port)]
     if not upgrade:  # another process already migrated this database
@@ -128,7 +143,7 @@ def _start(
             stdout=log_file,
             stderr=subprocess.STDOUT,
         )
-    return process, log_path
+    return process
 
 
 async def _wait_ready(base_url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
@@ -172,21 +187,24 @@ async def running_server(
     env_extra: dict[str, str],
     keep: bool,
     upgrade: bool = True,
+    data_dir: Path | None = None,
 ) -> AsyncIterator[Server]:
     """Start ``parta serve`` (migrations included unless ``upgrade`` is false) and stop
-    it on exit, even on errors."""
+    it on exit, even on errors. ``data_dir``: one another process uses too (files and
+    ``otp.log`` shared, as on a shared volume); by default a fresh one."""
     work = Path(tempfile.mkdtemp(prefix=f"parta-bench-{backend}-"))
-    data_dir = work / "data"
+    data_dir = data_dir or work / "data"
+    log_path = work / "server.log"
     port = _free_port()
     env = dict(env_extra)
     if database_url:
         env["PARTA_DATABASE_URL"] = database_url
-    process, log_path = _start(data_dir, port, env, upgrade=upgrade)
+    process = _start(data_dir, log_path, port, env, upgrade=upgrade)
     base_url = f"http://127.0.0.1:{port}"
     try:
         await _wait_ready(base_url, process, log_path)
-        _log(f"[bench] {backend} server ready on {base_url} (data in {work})")
-        yield Server(backend, base_url, data_dir, database_url, version, process.pid)
+        _log(f"[bench] {backend} server ready on {base_url} (data in {data_dir}, log {log_path})")
+        yield Server(backend, base_url, data_dir, database_url, version, process.pid, log_path)
     except BaseException:
         _log(f"[bench] server log tail:\n{_tail(log_path)}")
         raise
@@ -196,3 +214,60 @@ async def running_server(
             _log(f"[bench] kept {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
+
+
+@asynccontextmanager
+async def running_servers(
+    backend: str,
+    processes: int,
+    *,
+    pg_admin_url: str,
+    env_extra: dict[str, str],
+    keep: bool,
+    redis_url: str = REDIS_URL,
+) -> AsyncIterator[Cluster]:
+    """``processes`` ``parta serve`` processes on a fresh database: SQLite (one process
+    only) or a new PostgreSQL database (dropped on exit). With more than one they share
+    the database, one data dir and Redis under a channel prefix of their own, so other
+    users of the shared Redis hear nothing of them; the first process migrates, the
+    others start after it."""
+    if backend not in ("sqlite", "postgresql"):
+        raise ValueError(f"unknown backend {backend!r}")
+    if backend == "sqlite" and processes != 1:
+        raise ValueError("SQLite is the one-process embedded run")
+    env = dict(env_extra)
+    prefix = ""
+    if processes > 1:
+        prefix = f"bench-{secrets.token_hex(4)}:"
+        env |= {"PARTA_REDIS_URL": redis_url, "PARTA_REDIS_PREFIX": prefix}
+    if "PARTA_SECRET_KEY" not in env:  # every process must hash sign-in codes alike
+        env["PARTA_SECRET_KEY"] = secrets.token_hex(32)
+    async with AsyncExitStack() as stack:
+        if backend == "sqlite":
+            server = await stack.enter_async_context(
+                running_server(
+                    "sqlite", database_url="", version=sqlite3.sqlite_version, env_extra=env, keep=keep
+                )
+            )
+            yield Cluster([server], env=env)
+            return
+        url, version = await stack.enter_async_context(postgres_database(pg_admin_url))
+        shared = Path(tempfile.mkdtemp(prefix="parta-bench-shared-")) / "data"
+        if not keep:
+            stack.callback(shutil.rmtree, shared.parent, True)
+        servers: list[Server] = []
+        for index in range(processes):
+            servers.append(
+                await stack.enter_async_context(
+                    running_server(
+                        backend,
+                        database_url=url,
+                        version=version,
+                        env_extra=env,
+                        keep=keep,
+                        upgrade=index == 0,
+                        data_dir=shared,
+                    )
+                )
+            )
+        yield Cluster(servers, pg_database=url.rsplit("/", 1)[1], redis_prefix=prefix, env=env)
