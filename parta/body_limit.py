@@ -14,12 +14,13 @@ Answers: 413 ``file_too_large`` for uploads, 413 ``request_too_large`` otherwise
 from __future__ import annotations
 
 import json
-from typing import Final
+from typing import Any, Final
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from parta.errors import ErrorCode
+from parta.openapi_errors import list_error_on
 
 FORM_OVERHEAD: Final = 1024 * 1024
 # After a refusal the rest of the body is read and dropped (never kept), up to this
@@ -116,19 +117,8 @@ async def _refuse(send: Send, code: ErrorCode, allowed: int) -> None:
 
 def document(app: FastAPI, api_prefix: str) -> None:
     """List 413 ``request_too_large`` among the answers of every operation with a JSON body."""
-    from parta.ratelimit import add_error_code
 
-    generate = app.openapi
+    def takes_json(_path: str, _method: str, operation: dict[str, Any]) -> bool:
+        return "application/json" in operation.get("requestBody", {}).get("content", {})
 
-    def openapi() -> dict[str, object]:
-        fresh = app.openapi_schema is None
-        schema = generate()
-        if fresh:
-            for path, operations in schema.get("paths", {}).items():
-                for operation in operations.values() if path.startswith(api_prefix) else ():
-                    content = operation.get("requestBody", {}).get("content", {})
-                    if "application/json" in content:
-                        add_error_code(operation, 413, ErrorCode.request_too_large)
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
+    list_error_on(app, api_prefix, 413, ErrorCode.request_too_large, takes_json)

@@ -26,7 +26,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
@@ -36,6 +36,7 @@ from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from parta.errors import ErrorCode
+from parta.openapi_errors import list_error_on
 
 log = logging.getLogger("parta.ratelimit")
 
@@ -212,32 +213,8 @@ async def _send_refusal(send: Send, refusal: Refusal) -> None:
 
 def document(app: FastAPI, api_prefix: str) -> None:
     """List 429 ``rate_limited`` among the answers of every write operation."""
-    generate = app.openapi
 
-    def openapi() -> dict[str, Any]:
-        fresh = app.openapi_schema is None
-        schema = generate()
-        if fresh:
-            for path, operations in schema.get("paths", {}).items():
-                if not path.startswith(api_prefix):
-                    continue
-                for method, operation in operations.items():
-                    if method.upper() in WRITE_METHODS:
-                        add_error_code(operation, 429, ErrorCode.rate_limited)
-        return schema
+    def writes(_path: str, method: str, _operation: object) -> bool:
+        return method in WRITE_METHODS
 
-    app.openapi = openapi  # type: ignore[method-assign]
-
-
-def add_error_code(operation: dict[str, Any], status: int, code: ErrorCode) -> None:
-    responses = operation.setdefault("responses", {})
-    entry = responses.setdefault(
-        str(status),
-        {
-            "description": "Error codes: ",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
-        },
-    )
-    if f"`{code.value}`" not in entry["description"]:
-        names = entry["description"].removeprefix("Error codes: ")
-        entry["description"] = "Error codes: " + ", ".join(filter(None, (names, f"`{code.value}`")))
+    list_error_on(app, api_prefix, 429, ErrorCode.rate_limited, writes)

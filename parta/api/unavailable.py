@@ -11,7 +11,6 @@ itself (parta/db/engine.py). Any other database error stays a 500.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 from fastapi import FastAPI, WebSocket
@@ -22,7 +21,7 @@ from starlette.requests import HTTPConnection
 from parta.db.engine import database_unavailable
 from parta.errors import DatabaseUnavailable, ErrorCode
 from parta.events.gateway import close_quietly
-from parta.ratelimit import add_error_code
+from parta.openapi_errors import list_error_on
 
 log = logging.getLogger("parta.api")
 
@@ -55,16 +54,5 @@ def install(app: FastAPI, api_prefix: str) -> None:
 
 
 def _document(app: FastAPI, api_prefix: str) -> None:
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        fresh = app.openapi_schema is None
-        schema = generate()
-        if fresh:
-            for path, operations in schema.get("paths", {}).items():
-                if path.startswith(api_prefix) and path != f"{api_prefix}/health":
-                    for operation in operations.values():
-                        add_error_code(operation, 503, ErrorCode.service_unavailable)
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
+    health = f"{api_prefix}/health"
+    list_error_on(app, api_prefix, 503, ErrorCode.service_unavailable, lambda path, _m, _o: path != health)
