@@ -160,6 +160,14 @@ class Message(Base):
         Index("ix_messages_chat_id_id", "chat_id", "id"),
         # One row per legacy message per chat: a re-run of a history import adds nothing.
         Index("uq_messages_chat_import_key", "chat_id", "import_key", unique=True),
+        # Is this file sent in this chat (who may download it), and SET NULL when a file
+        # row is deleted: without it both scan the chat's or all messages.
+        Index(
+            "ix_messages_file_id",
+            "file_id",
+            sqlite_where=text("file_id IS NOT NULL"),
+            postgresql_where=text("file_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
