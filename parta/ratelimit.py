@@ -41,6 +41,10 @@ from parta.openapi_errors import list_error_on
 log = logging.getLogger("parta.ratelimit")
 
 WRITE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# When the counter store (Redis) fails, requests pass unlimited and the store is tried
+# again after STORE_RETRY_S; a store slower than STORE_TIMEOUT_S counts as failed.
+STORE_RETRY_S: Final = 5.0
+STORE_TIMEOUT_S: Final = 0.5
 
 # Per caller. A bucket's windows all apply: a burst limit and a sustained one.
 BUCKETS: Final[Mapping[str, str]] = {
@@ -101,8 +105,11 @@ class RateLimits:
         }
         self._clock = clock
         self._last_failure_log = 0.0
+        self._down_until = 0.0
 
     async def check(self, bucket: str, caller: str) -> Refusal | None:
+        if self._clock() < self._down_until:  # the store failed a moment ago: do not wait on it
+            return None
         try:
             for item in self.items[bucket]:
                 if not await self.limiter.hit(item, bucket, caller):
@@ -110,6 +117,7 @@ class RateLimits:
                     return Refusal(retry_after=max(1, math.ceil(stats.reset_time - self._clock())))
         except Exception:  # the counter store is down: let the request through
             now = self._clock()
+            self._down_until = now + STORE_RETRY_S
             if now - self._last_failure_log > 60:
                 self._last_failure_log = now
                 log.warning("rate-limit store unavailable; requests pass unlimited", exc_info=True)
@@ -126,6 +134,10 @@ def make_rate_limits(*, redis_url: str, redis_prefix: str, scale: float) -> Rate
             implementation="redispy",
             key_prefix=f"{redis_prefix}parta:rl",
             wrap_exceptions=True,
+            # A limit check must not hold a request up: a store that does not answer
+            # at once counts as down.
+            socket_connect_timeout=STORE_TIMEOUT_S,
+            socket_timeout=STORE_TIMEOUT_S,
         )
     else:
         storage = MemoryStorage()

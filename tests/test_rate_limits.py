@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from parta.ratelimit import BUCKETS, WRITE_METHODS, bucket_for
+from parta.ratelimit import BUCKETS, STORE_RETRY_S, WRITE_METHODS, bucket_for, make_rate_limits
 from tests.client import Api, Factory, error_code
 from tests.live import live_server
 from tests.test_multiprocess import redis_url  # noqa: F401  (fixture: fails under CI=true without Redis)
@@ -203,3 +203,23 @@ async def test_a_chunked_upload_over_the_limit_stores_nothing(live: Api) -> None
     assert error_code(response) == "file_too_large"
     blobs = [p for p in (live.data_dir / "media").rglob("*") if p.is_file() and "tmp" not in p.parts]
     assert blobs == []
+
+
+async def test_with_the_counter_store_down_messages_still_go_through_and_it_is_retried_later(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Nothing listens on port 1: every call to the store fails at once.
+    now = [1000.0]
+    limits = make_rate_limits(redis_url="redis://127.0.0.1:1/0", redis_prefix="t:", scale=1.0)
+    limits._clock = lambda: now[0]
+    with caplog.at_level("WARNING", logger="parta.ratelimit"):
+        # More than the message bucket's 20 a minute: a limiter that cannot count lets
+        # people write rather than refusing them.
+        for _ in range(30):
+            assert await limits.check("message", "caller") is None
+        assert limits._down_until == now[0] + STORE_RETRY_S
+        now[0] += STORE_RETRY_S + 1  # the store is tried again, still down
+        assert await limits.check("message", "caller") is None
+        assert limits._down_until == now[0] + STORE_RETRY_S
+    warnings = [r for r in caplog.records if "rate-limit store unavailable" in r.getMessage()]
+    assert len(warnings) == 1  # one line a minute, not one per request
