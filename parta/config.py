@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -18,7 +18,8 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("var")
     database_url: str = ""
-    secret_key: str = ""
+    # SecretStr: never shown by repr() or in a traceback's locals.
+    secret_key: SecretStr = SecretStr("")
     default_region: str = "RU"
     # Proxies whose X-Forwarded-For is believed (per-IP rate limits see the real client).
     trusted_proxies: str = "127.0.0.1"
@@ -84,8 +85,8 @@ class Settings(BaseSettings):
     @cached_property
     def resolved_secret_key(self) -> bytes:
         """The server secret (peppers code hashes); generated once into the data dir."""
-        if self.secret_key:
-            return self.secret_key.encode()
+        if key := self.secret_key.get_secret_value():
+            return key.encode()
         path = self.data_dir / "secret.key"
         if not path.exists():
             import secrets

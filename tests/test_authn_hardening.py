@@ -28,6 +28,7 @@ from websockets.exceptions import ConnectionClosed
 
 from parta import accounts, clock, tokens
 from parta.client import PartaApiError, PartaClient
+from parta.config import Settings
 from parta.db.tables import Session, User
 from parta.errors import ErrorCode
 from parta.redaction import RedactSecrets, mask_phone, redact
@@ -405,6 +406,15 @@ def test_redaction_hides_tokens_codes_and_secrets_and_masks_phones() -> None:
     ):
         assert redact(kept) == kept
     assert mask_phone("+79123456789") == "+7912***6789"
+
+
+def test_the_server_secret_is_not_shown_when_the_settings_are_printed(tmp_path: Path) -> None:
+    # A traceback with locals, a debug print of the settings: the secret stays hidden,
+    # and it still peppers the code hashes.
+    settings = Settings(data_dir=tmp_path, secret_key="pepper-4f1c2a")
+    assert "pepper-4f1c2a" not in repr(settings)
+    assert "pepper-4f1c2a" not in str(settings.model_dump())
+    assert settings.resolved_secret_key == b"pepper-4f1c2a"
 
 
 def test_the_filter_keeps_uvicorns_access_record_shape_and_redacts_tracebacks() -> None:
