@@ -49,6 +49,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
@@ -761,6 +762,70 @@ class Morning:
             await asyncio.gather(*(live.ping() for live in self.lives))
 
 
+PG_ACTIVITY = """
+SELECT state, wait_event_type, wait_event, count(*) AS n FROM pg_stat_activity
+WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_type = 'client backend'
+GROUP BY 1, 2, 3
+"""
+
+
+class PgActivity:
+    """Once a second, what the server processes' PostgreSQL connections are doing:
+    running a statement, waiting for a lock (the event log's advisory lock, a row),
+    idle inside a transaction (the server process has not sent the next statement
+    yet: busy with other work while it holds the transaction's locks), or idle in the
+    pool."""
+
+    def __init__(self, url: str, t0: float) -> None:
+        self.url = url
+        self.database = url.rsplit("/", 1)[1]
+        self.t0 = t0
+        self.samples: list[tuple[float, Counter[str]]] = []
+
+    @staticmethod
+    def key(state: str | None, wait_type: str | None, wait: str | None) -> str:
+        if state == "idle in transaction":
+            return "idle_in_transaction"
+        if state != "active":
+            return "idle"
+        if wait_type == "Lock":
+            return f"waiting_for_lock_{wait}"
+        return "running"
+
+    async def run(self, stop: asyncio.Event) -> None:
+        conn = await asyncpg.connect(self.url)
+        try:
+            while not stop.is_set():
+                rows = await conn.fetch(PG_ACTIVITY, self.database)
+                counts: Counter[str] = Counter()
+                for row in rows:
+                    counts[self.key(row["state"], row["wait_event_type"], row["wait_event"])] += row["n"]
+                self.samples.append((time.monotonic() - self.t0, counts))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 1.0)
+        finally:
+            await conn.close()
+
+    def report(self) -> Json:
+        keys = sorted({k for _, counts in self.samples for k in counts})
+        n = max(1, len(self.samples))
+        timeline = []
+        buckets = math.ceil(max((t for t, _ in self.samples), default=0) / TIMELINE_BUCKET_S) or 1
+        for b in range(buckets):
+            group = [c for t, c in self.samples if b * TIMELINE_BUCKET_S <= t < (b + 1) * TIMELINE_BUCKET_S]
+            if group:
+                mean = {k: round(sum(c[k] for c in group) / len(group), 1) for k in keys}
+                timeline.append(
+                    {"from_s": round(b * TIMELINE_BUCKET_S)} | {k: v for k, v in mean.items() if v}
+                )
+        return {
+            "samples": len(self.samples),
+            "mean_connections": {k: round(sum(c[k] for _, c in self.samples) / n, 2) for k in keys},
+            "max_connections": {k: max(c[k] for _, c in self.samples) for k in keys},
+            "timeline": timeline,
+        }
+
+
 async def loop_lag(samples: list[float], stop: asyncio.Event) -> None:
     """How late this process's event loop wakes up (a sleep of 50 ms, minus 50 ms): the
     load generator's own delay, part of every latency it measures."""
@@ -879,6 +944,8 @@ async def run_morning(
     lag: list[float] = []
     stop = asyncio.Event()
     lag_task = asyncio.create_task(loop_lag(lag, stop))
+    activity = PgActivity(servers[0].database_url, t0) if cluster.pg_database else None
+    activity_task = asyncio.create_task(activity.run(stop)) if activity else None
     pinger = asyncio.create_task(m.keepalive())
     m.stats.t0 = t0
     sockets = sum(p.live for p in m.school.people)
@@ -898,6 +965,8 @@ async def run_morning(
     for live in m.lives:
         await live.stop()
     await asyncio.gather(*m.live_tasks, lag_task, return_exceptions=True)
+    if activity_task is not None:
+        await activity_task
     with contextlib.suppress(asyncio.CancelledError):
         await pinger
     result = morning_report(m, sessions_end - t0)
@@ -923,6 +992,8 @@ async def run_morning(
     result["load_generator_loop_lag"] = summary(lag)
     if profiles:
         result["profiles"] = profiles
+    if activity is not None:
+        result["postgres_connections"] = activity.report()
     result["server_memory_mb"] = {
         "before": memory_before,
         "after": [process_memory_mb(s.pid) for s in servers],
