@@ -26,8 +26,12 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def live_server(*, database_url: str, data_dir: Path, **overrides: Any) -> AsyncIterator[Api]:
-    """Serve the app; yields an ``Api`` talking to it over real HTTP (``api.base_url``)."""
+async def live_server(
+    *, database_url: str, data_dir: Path, ws_ping_interval: float | None = 20.0, **overrides: Any
+) -> AsyncIterator[Api]:
+    """Serve the app; yields an ``Api`` talking to it over real HTTP (``api.base_url``).
+    ``ws_ping_interval`` is uvicorn's WebSocket keepalive (20 s, as in ``parta serve``;
+    None: no pings); ``overrides`` are settings."""
     settings = Settings(
         data_dir=data_dir,
         database_url=database_url,
@@ -43,7 +47,14 @@ async def live_server(*, database_url: str, data_dir: Path, **overrides: Any) ->
     )
     port = free_port()
     app = create_app(settings)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws=SharedFrameProtocol)
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        ws=SharedFrameProtocol,
+        ws_ping_interval=ws_ping_interval,
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
