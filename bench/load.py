@@ -768,6 +768,15 @@ WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_type = 'client backen
 GROUP BY 1, 2, 3
 """
 
+# Who holds the event log's advisory lock (parta/events/log.py, key 7270001), and the
+# last statement its connection ran: what the writers queued behind it wait for.
+PG_LOG_LOCK_HOLDER = """
+SELECT a.state, left(regexp_replace(a.query, '\\s+', ' ', 'g'), 90) AS query
+FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 AND l.objid = 7270001
+  AND a.datname = $1
+"""
+
 
 class PgActivity:
     """Once a second, what the server processes' PostgreSQL connections are doing:
@@ -781,6 +790,7 @@ class PgActivity:
         self.database = url.rsplit("/", 1)[1]
         self.t0 = t0
         self.samples: list[tuple[float, Counter[str]]] = []
+        self.holders: Counter[str] = Counter()
 
     @staticmethod
     def key(state: str | None, wait_type: str | None, wait: str | None) -> str:
@@ -801,6 +811,8 @@ class PgActivity:
                 for row in rows:
                     counts[self.key(row["state"], row["wait_event_type"], row["wait_event"])] += row["n"]
                 self.samples.append((time.monotonic() - self.t0, counts))
+                for holder in await conn.fetch(PG_LOG_LOCK_HOLDER, self.database):
+                    self.holders[f"{holder['state']}: {holder['query']}"] += 1
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), 1.0)
         finally:
@@ -823,6 +835,9 @@ class PgActivity:
             "mean_connections": {k: round(sum(c[k] for _, c in self.samples) / n, 2) for k in keys},
             "max_connections": {k: max(c[k] for _, c in self.samples) for k in keys},
             "timeline": timeline,
+            # In how many samples the log lock's holder was in this state after this
+            # statement (a bigint lock key is split: classid 0, objid the key).
+            "log_lock_holder_last_statement": dict(self.holders.most_common(12)),
         }
 
 
