@@ -19,7 +19,7 @@ from typing import Any, Final
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from parta.errors import ErrorCode
+from parta.errors import ErrorCode, Unauthenticated
 from parta.openapi_errors import list_error_on
 
 FORM_OVERHEAD: Final = 1024 * 1024
@@ -52,6 +52,14 @@ class BodyLimit:
             allowed = self.upload_bytes if is_upload else self.json_bytes
         code = ErrorCode.file_too_large if is_upload else ErrorCode.request_too_large
         length = headers.get(b"content-length")
+        if is_upload and not _has_bearer(headers):
+            # Every upload needs an account (``tests/test_rate_limits.py`` checks the
+            # route table): refuse before the multipart parser spools the file to disk.
+            if length is None or (length.isdigit() and int(length) <= DRAIN_BYTES):
+                await _drain(receive)
+            unauthenticated = Unauthenticated()
+            await _send_error(send, 401, unauthenticated.code, unauthenticated.message, bearer=True)
+            return
         if length is not None and (not length.isdigit() or int(length) > allowed):
             if length.isdigit() and int(length) <= DRAIN_BYTES:
                 await _drain(receive)
@@ -99,19 +107,32 @@ async def _drain(receive: Receive) -> None:
             return
 
 
+def _has_bearer(headers: dict[bytes, bytes]) -> bool:
+    scheme, _, token = headers.get(b"authorization", b"").partition(b" ")
+    return scheme.lower() == b"bearer" and bool(token.strip())
+
+
 async def _refuse(send: Send, code: ErrorCode, allowed: int) -> None:
     megabytes = max(1, allowed // (1024 * 1024))
     if code is ErrorCode.file_too_large:
         message = f"Файл слишком большой: можно не больше {megabytes} МБ."
     else:
         message = f"Слишком большой запрос: можно не больше {megabytes} МБ."
+    await _send_error(send, 413, code, message)
+
+
+async def _send_error(
+    send: Send, status: int, code: ErrorCode, message: str, *, bearer: bool = False
+) -> None:
     body = json.dumps({"error": {"code": code.value, "message": message}}, ensure_ascii=False).encode()
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
         (b"connection", b"close"),
     ]
-    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    if bearer:
+        headers.append((b"www-authenticate", b"Bearer"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 

@@ -7,6 +7,8 @@ route is limited (and tested) from the day it is added.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -225,6 +227,77 @@ async def test_a_chunked_upload_over_the_limit_stores_nothing(live: Api) -> None
     assert error_code(response) == "file_too_large"
     blobs = [p for p in (live.data_dir / "media").rglob("*") if p.is_file() and "tmp" not in p.parts]
     assert blobs == []
+
+
+def test_every_upload_operation_needs_an_account(api: Api) -> None:
+    # The size-limit middleware refuses anonymous multipart requests before reading
+    # them (parta/body_limit.py): right only while no upload route is public.
+    document = api.app.openapi()
+    uploads = [
+        (method, path, operation)
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if any(kind.startswith("multipart/") for kind in operation.get("requestBody", {}).get("content", {}))
+    ]
+    assert len(uploads) >= 6
+    for method, path, operation in uploads:
+        assert operation.get("security") == [{"HTTPBearer": []}], (method, path)
+
+
+async def test_an_anonymous_upload_is_refused_before_its_body_is_read(api: Api) -> None:
+    """A 400 MB history export from nobody: 401 at once, without waiting for (and
+    spooling to disk) a body the multipart parser would otherwise read first."""
+    reads = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal reads
+        reads += 1
+        if reads == 1:
+            return {"type": "http.request", "body": b"--b\r\n", "more_body": True}
+        await asyncio.Event().wait()  # the rest of the body never comes
+        raise AssertionError("unreachable")
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/v1/orgs/1/history-imports",
+        "raw_path": b"/api/v1/orgs/1/history-imports",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", b"multipart/form-data; boundary=b"),
+            (b"content-length", str(400 * 1024 * 1024).encode()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    # Without the check the app waits for the rest of the body: the wait times out.
+    await asyncio.wait_for(api.app(scope, receive, send), timeout=10)
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    assert start["status"] == 401
+    assert (b"www-authenticate", b"Bearer") in start["headers"]
+    body = json.loads(b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body"))
+    assert body["error"]["code"] == "not_authenticated"
+    assert body["error"]["message"] == "Нужно войти в систему."
+    assert reads == 0  # a claimed 400 MB is not even drained
+
+
+async def test_an_anonymous_small_upload_gets_the_same_401_as_any_anonymous_request(api: Api) -> None:
+    files = {"file": ("roster.csv", "Фамилия;Имя\n".encode(), "text/csv")}
+    upload = await api.client.post("/api/v1/orgs/1/roster", files=files)
+    plain = await api.client.get("/api/v1/me")
+    assert upload.status_code == plain.status_code == 401
+    assert upload.json() == plain.json()
+    assert upload.headers["www-authenticate"] == "Bearer"
 
 
 async def test_with_the_counter_store_down_messages_still_go_through_and_it_is_retried_later(
