@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -230,11 +231,11 @@ async def _migrated_chats(db: AsyncSession, org_id: int) -> dict[str, int]:
 
 
 async def _plan(db: AsyncSession, actor: User, org_id: int, data: bytes) -> _Plan:
+    # The owner of the new chats needs a name: checked with the rights, before the file.
+    check = partial(chats.require_can_chat, actor)
+    rows = await tabular.read_as_admin(db, actor, org_id, partial(read_manifest, data), check)
     async with transaction(db):
-        # Rights before the file: someone who may not import learns nothing from its errors.
         await core.load_org_for_admin(db, actor, org_id)
-        chats.require_can_chat(actor)  # the owner of the new chats needs a name
-        rows = read_manifest(data)
         report = ManifestReport(rows=len(rows))
         found = _sort_rows(rows, report)
         existing = await _migrated_chats(db, org_id)

@@ -287,10 +287,9 @@ def _resolve_parents(
 
 
 async def _plan(db: AsyncSession, actor: User, org_id: int, read: Callable[[], list[Row]]) -> _Plan:
+    rows = await tabular.read_as_admin(db, actor, org_id, read)
     async with transaction(db):
-        # Rights before the file: someone who may not import learns nothing from its errors.
         access = await core.load_org_for_admin(db, actor, org_id)
-        rows = read()
         report = RosterReport(rows=len(rows))
         people = _people(rows, report, classnames.kind_in(access.org.kind, classnames.CLASS))
         known = await _members_by_phone(db, org_id)
