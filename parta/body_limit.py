@@ -53,8 +53,9 @@ class BodyLimit:
         code = ErrorCode.file_too_large if is_upload else ErrorCode.request_too_large
         length = headers.get(b"content-length")
         if is_upload and not _has_bearer(headers):
-            # Every upload needs an account (``tests/test_rate_limits.py`` checks the
-            # route table): refuse before the multipart parser spools the file to disk.
+            # Every upload operation needs a bearer token (a test in
+            # ``tests/test_rate_limits.py`` checks the OpenAPI document): refuse
+            # before the multipart parser spools the file to disk.
             if length is None or (length.isdigit() and int(length) <= DRAIN_BYTES):
                 await _drain(receive)
             unauthenticated = Unauthenticated()
