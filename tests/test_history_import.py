@@ -21,6 +21,7 @@ from typer.testing import CliRunner, Result
 
 from parta import cli
 from parta.errors import PartaError
+from parta.migration.history import core as history_core
 from parta.migration.history.archive import open_zip
 from tests.client import Api, Factory, TestUser, error_code
 from tests.org_factory import OrgFactory, School
@@ -144,6 +145,33 @@ async def test_telegram_export_keeps_authors_replies_edits_dates_and_files(
     assert again["summary"] == _summary(existing=7, service_skipped=2, authors_matched=2, authors_legacy=1)
     assert len(await _history(api, irina, chat_id)) == 7
     assert [e["type"] for e in await api.as_(irina).sync(since)] == ["chat.created", "chat.history_imported"]
+
+
+async def test_an_import_stopped_before_its_first_batch_leaves_no_chat_and_its_rerun_makes_one(
+    api: Api, orgs: OrgFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server dies while writing the first batch into a new chat. Before, the new
+    chat had already committed on its own: the rerun did not recognise it (it holds
+    none of the export's messages) and made a second, while the first stayed empty."""
+    school = await orgs.school()
+    export = _folder_zip(FIXTURES / "telegram", prefix="ChatExport_2024-03-12/")
+    title = "5А родители (архив)"
+
+    async def killed(*_args: Any, **_kwargs: Any) -> None:
+        raise RuntimeError("the server was killed here")
+
+    with monkeypatch.context() as patch, pytest.raises(RuntimeError, match="killed"):
+        patch.setattr(history_core, "_insert", killed)
+        await _upload(api, school.admin, school.id, export, new_chat_title=title)
+    titled = [c for c in (await _chats(api, school.admin)).values() if c["title"] == "5А родители (архив)"]
+    assert titled == []  # nothing half-made
+
+    body = await _import(api, school, export, new_chat_title=title)
+    assert body["summary"]["imported"] == 7
+    again = await _import(api, school, export, new_chat_title=title)
+    assert again["chat_id"] == body["chat_id"] and again["summary"]["existing"] == 7
+    titled = [c["id"] for c in (await _chats(api, school.admin)).values() if c["title"] == title]
+    assert titled == [body["chat_id"]]
 
 
 # --- VK, from the command line -------------------------------------------------------------

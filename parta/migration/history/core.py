@@ -237,7 +237,11 @@ class _Run:
     tree: ExportTree
     export: LegacyChat
     access: OrgAccess
-    chat_id: int
+    # None until the new chat (``new_chat``: title, members) is made, in the same
+    # transaction as the first batch: a run stopped before that batch committed
+    # leaves no empty chat behind, so its rerun finds no chat and makes one, once.
+    chat_id: int | None
+    new_chat: tuple[str, set[int]] | None
     authors: dict[str, int | None]  # identity -> user id (None: a legacy author)
     known: dict[str, int]  # import key -> message id
     report: HistoryReport
@@ -349,7 +353,11 @@ async def _write(
 ) -> _Tally:
     tally = _Tally()
     async with transaction(db):
-        chat = await _lock_chat(db, run.chat_id)
+        chat_id = run.chat_id
+        if chat_id is None:
+            assert run.new_chat is not None
+            chat_id = await _add_chat(db, run.access, *run.new_chat)
+        chat = await _lock_chat(db, chat_id)
         last = 0
         for message in messages:
             last = await _insert(db, run, chat, message, files, tally) or last
@@ -364,6 +372,7 @@ async def _write(
                 .where(ChatMember.chat_id == chat.id, ChatMember.last_read_message_id < last)
                 .values(last_read_message_id=last)
             )
+    run.chat_id = chat_id  # committed
     return tally
 
 
@@ -379,7 +388,7 @@ async def _write_batch(db: AsyncSession, run: _Run, batch: list[LegacyMessage]) 
         # A parallel run of the same export wrote some of these first: start from
         # a clean session, learn what is there now and write the rest.
         await db.close()
-        run.known = await _known(db, run.chat_id)
+        run.known = await _known(db, run.chat_id) if run.chat_id is not None else {}
         again = [m for m in pending if message_key(run.export, m.legacy_id) not in run.known]
         run.report.existing += len(pending) - len(again)
         tally = await _write(db, run, again, files)
@@ -392,17 +401,17 @@ async def _write_batch(db: AsyncSession, run: _Run, batch: list[LegacyMessage]) 
     report.rejected.extend(tally.rejected)
 
 
-async def _create_chat(db: AsyncSession, access: OrgAccess, title: str, member_ids: set[int]) -> int:
-    """A group chat of the organization for the history: the importing admin owns it,
-    the matched authors are its members. Emits ``chat.created``."""
+async def _add_chat(db: AsyncSession, access: OrgAccess, title: str, member_ids: set[int]) -> int:
+    """A group chat of the organization for the history, in the caller's transaction:
+    the importing admin owns it, the matched authors are its members. Emits
+    ``chat.created``."""
     actor = access.actor
-    async with transaction(db):
-        since = await events.lock_and_head(db)
-        members = list((await q.users_by_id(db, member_ids - {actor.id})).values())
-        chat = await chats.add_org_group(db, actor, access.org.id, title, members, since)
-        await db.flush()
-        payload = {"chat_id": chat.id, "kind": chat.kind, "title": chat.title}
-        await events.append(db, "chat.created", chat_id=chat.id, payload=payload)
+    since = await events.lock_and_head(db)
+    members = list((await q.users_by_id(db, member_ids - {actor.id})).values())
+    chat = await chats.add_org_group(db, actor, access.org.id, title, members, since)
+    await db.flush()
+    payload = {"chat_id": chat.id, "kind": chat.kind, "title": chat.title}
+    await events.append(db, "chat.created", chat_id=chat.id, payload=payload)
     return chat.id
 
 
@@ -490,17 +499,22 @@ async def import_history(
     await db.commit()  # ends the reads
     if dry_run:
         return _dry_run(report, tree, export, found.messages, known, settings)
+    new_chat = None
     if chat_id is None:
         matched = {user_id for user_id in authors.values() if user_id is not None}
-        chat_id = await _create_chat(db, access, clean_title(job.target.new_chat_title or ""), matched)
-    report.chat_id = chat_id
-    run = _Run(settings, store, tree, export, access, chat_id, authors, known, report)
+        new_chat = (clean_title(job.target.new_chat_title or ""), matched)
+    run = _Run(settings, store, tree, export, access, chat_id, new_chat, authors, known, report)
     done = 0
     for batch in _batches(found.messages):
         await _write_batch(db, run, batch)
         done += len(batch)
         if progress is not None:
             progress(done, len(found.messages))
+    if run.chat_id is None:  # nothing to write (an export without messages): the chat alone
+        assert new_chat is not None
+        async with transaction(db):
+            run.chat_id = await _add_chat(db, access, *new_chat)
+    report.chat_id = run.chat_id
     await _finish(db, run, report.imported)
     return report
 
