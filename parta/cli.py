@@ -42,8 +42,7 @@ def serve(
 ) -> None:
     """Serve the API (and the web client, when built)."""
     settings = Settings()
-    if upgrade:
-        _upgrade_or_exit(settings)
+    _or_exit(settings, _upgrade if upgrade else _ping)
     console.print(f"[bold]Parta[/bold] on http://{host}:{port}  (database: {_safe_url(settings)})")
     uvicorn.run(
         "parta.app:create_app",
@@ -77,22 +76,40 @@ def _log_config() -> dict[str, object]:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply all pending schema migrations (SQLite or PostgreSQL)."""
-    settings = Settings()
-    _upgrade(settings)
+    _or_exit(Settings(), _upgrade)
 
 
-def _upgrade_or_exit(settings: Settings) -> None:
-    """``_upgrade``; an unreachable database ends the command with one clear line and
-    exit code 1 (a supervisor restarts it), not a page of traceback."""
+def _or_exit(settings: Settings, step: Callable[[Settings], None]) -> None:
+    """``step`` (``_upgrade``, or ``_ping`` with ``--no-upgrade``); an unreachable database
+    ends the command with one clear line and exit code 1 (a supervisor restarts it), not
+    a page of traceback."""
     from parta.db.engine import database_unavailable
 
     try:
-        _upgrade(settings)
+        step(settings)
     except Exception as exc:
         if not database_unavailable(exc):
             raise
         console.print(f"[red]The database at {_safe_url(settings)} is unreachable: {exc}[/red]")
         raise typer.Exit(code=1) from None
+
+
+def _ping(settings: Settings) -> None:
+    """One round trip to the database, so that ``serve --no-upgrade`` without one stops
+    here rather than with the server's start-up traceback."""
+    from sqlalchemy import text
+
+    from parta.db.engine import create_engine
+
+    async def ping() -> None:
+        engine = create_engine(settings.resolved_database_url)
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(ping())
 
 
 def _upgrade(settings: Settings) -> None:

@@ -228,14 +228,17 @@ async def closed_by_scheduler(server: ServerProcess, token: str, chat_id: int) -
     raise AssertionError("the scheduler never closed the chat")
 
 
-def test_serve_without_its_database_exits_with_a_clear_message(tmp_path: Path) -> None:
-    """``parta serve`` cannot reach PostgreSQL: one clear line and exit code 1 (a
-    supervisor restarts it), not a hang or pages of traceback."""
+@pytest.mark.parametrize("command", [["serve"], ["serve", "--no-upgrade"], ["db", "upgrade"]], ids=" ".join)
+def test_serve_without_its_database_exits_with_a_clear_message(tmp_path: Path, command: list[str]) -> None:
+    """``parta serve`` (with or without applying migrations first) or ``parta db upgrade``
+    cannot reach PostgreSQL: one clear line and exit code 1 (a supervisor restarts it),
+    not a hang or pages of traceback."""
     env = {
         "PARTA_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{free_port()}/parta",
         "PARTA_DATA_DIR": str(tmp_path / "server"),
     }
-    result = CliRunner().invoke(cli.app, ["serve", "--port", str(free_port())], env=env)
+    port = ["--port", str(free_port())] if command[0] == "serve" else []
+    result = CliRunner().invoke(cli.app, [*command, *port], env=env)
     assert result.exit_code == 1, result.output
     assert "is unreachable" in result.output, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
