@@ -144,7 +144,7 @@ def demo() -> None:
     from parta.demo import seed
 
     settings = Settings()
-    _upgrade(settings)
+    _or_exit(settings, _upgrade)
     result = asyncio.run(seed(settings))
     console.print(result.summary())
 
@@ -155,7 +155,7 @@ def create_operator(phone: str = typer.Argument(..., help="phone number, e.g. +7
     from parta.errors import PartaError
 
     settings = Settings()
-    _upgrade(settings)
+    _or_exit(settings, _upgrade)
     try:
         console.print(asyncio.run(_create_operator(settings, phone)))
     except PartaError as exc:
@@ -193,7 +193,7 @@ def import_roster(
     from parta.errors import PartaError
 
     settings = Settings()
-    _upgrade(settings)
+    _or_exit(settings, _upgrade)
     try:
         report = asyncio.run(_import_roster(settings, file.read_bytes(), org, as_phone, dry_run=dry_run))
     except PartaError as exc:
@@ -268,7 +268,7 @@ def import_history(
         console.print("[red]--format: telegram, vk или json.[/red]")
         raise typer.Exit(code=2)
     settings = Settings()
-    _upgrade(settings)
+    _or_exit(settings, _upgrade)
     target = core.Target(chat_id=chat, new_chat_title=new_chat)
     fmt = ExportFormat(export_format) if export_format else None
     try:
@@ -294,7 +294,7 @@ def _run_as_operator(action: Callable[[AsyncSession, User], Awaitable[T]], as_ph
     from parta.errors import PartaError
 
     settings = Settings()
-    _upgrade(settings)
+    _or_exit(settings, _upgrade)
 
     async def run() -> T:
         from parta.migration import waves
@@ -443,7 +443,7 @@ def import_chats(
     from parta.migration import commands
 
     settings = Settings()
-    _upgrade(settings)
+    _or_exit(settings, _upgrade)
     run = commands.import_chats(settings, console, file.read_bytes(), org, as_phone, dry_run=dry_run)
     commands.print_manifest(console, _migration_run(run), dry_run=dry_run)
 
@@ -459,7 +459,7 @@ def import_region(
     from parta.migration import commands
 
     settings = Settings()
-    _upgrade(settings)
+    _or_exit(settings, _upgrade)
     run = commands.import_region(settings, console, file, as_phone, region_code=region, parent_id=parent)
     commands.print_region(console, _migration_run(run))
 
@@ -474,7 +474,7 @@ def migration_report(
     from parta.migration import commands
 
     settings = Settings()
-    _upgrade(settings)
+    _or_exit(settings, _upgrade)
     found = _migration_run(commands.report(settings, org, as_phone, csv_file))
     commands.print_report(console, found)
     if csv_file is not None:
@@ -493,7 +493,7 @@ def _year_run(run: Callable[[Settings], Awaitable[dict[str, object]]]) -> None:
     from parta.orgs import year_commands
 
     settings = Settings()
-    _upgrade(settings)
+    _or_exit(settings, _upgrade)
     year_commands.print_rollover(console, _migration_run(run(settings)))
 
 

@@ -228,11 +228,21 @@ async def closed_by_scheduler(server: ServerProcess, token: str, chat_id: int) -
     raise AssertionError("the scheduler never closed the chat")
 
 
-@pytest.mark.parametrize("command", [["serve"], ["serve", "--no-upgrade"], ["db", "upgrade"]], ids=" ".join)
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["serve"],
+        ["serve", "--no-upgrade"],
+        ["db", "upgrade"],
+        ["demo"],
+        ["migration", "report", "--org", "1"],
+    ],
+    ids=" ".join,
+)
 def test_serve_without_its_database_exits_with_a_clear_message(tmp_path: Path, command: list[str]) -> None:
-    """``parta serve`` (with or without applying migrations first) or ``parta db upgrade``
-    cannot reach PostgreSQL: one clear line and exit code 1 (a supervisor restarts it),
-    not a hang or pages of traceback."""
+    """``parta serve`` (with or without applying migrations first), ``parta db upgrade``
+    or another command that migrates first cannot reach PostgreSQL: one clear line and
+    exit code 1 (a supervisor restarts it), not a hang or pages of traceback."""
     env = {
         "PARTA_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{free_port()}/parta",
         "PARTA_DATA_DIR": str(tmp_path / "server"),
