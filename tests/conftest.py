@@ -23,10 +23,23 @@ from sqlalchemy.engine import make_url
 from parta import clock
 from parta.db.migrate import upgrade
 from tests.client import Api, Factory
+from tests.live import live_server
 from tests.org_factory import OrgFactory
 
 PG_ADMIN_URL = os.environ.get("PARTA_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require_service(problem: str | None) -> None:
+    """A service a test needs (PostgreSQL, Redis, a tmpfs) is missing: skip with the
+    reason on a developer's machine, fail under ``CI=true``, where it must be there."""
+    if problem is None:
+        return
+    if IN_CI:
+        pytest.fail(f"CI=true and {problem}", pytrace=False)
+    pytest.skip(problem)
+
+
 BACKENDS = [b for b in os.environ.get("PARTA_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
 
 
@@ -99,10 +112,7 @@ def _sqlite_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @contextmanager
 def _postgres_database(request: pytest.FixtureRequest) -> Iterator[str]:
     template: PostgresTemplate = request.getfixturevalue("pg_template")
-    if template.error is not None:
-        if IN_CI:
-            pytest.fail(f"CI=true and {template.error}", pytrace=False)
-        pytest.skip(template.error)
+    require_service(template.error)
     name = template.new_database()
     try:
         yield _pg_dsn(name).replace("postgresql://", "postgresql+asyncpg://", 1)
@@ -149,3 +159,15 @@ def make(api: Api) -> Factory:
 @pytest.fixture
 def orgs(api: Api, make: Factory) -> OrgFactory:
     return OrgFactory(api, make)
+
+
+@pytest.fixture
+async def live(database_url: str, tmp_path: Path) -> AsyncIterator[Api]:
+    """A real uvicorn server (real sockets, WebSockets) on a fresh database."""
+    async with live_server(database_url=database_url, data_dir=tmp_path / "data") as api:
+        yield api
+
+
+@pytest.fixture
+def mk(live: Api) -> Factory:
+    return Factory(live)

@@ -28,22 +28,12 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import asyncpg
-import pytest
 
-from tests.conftest import IN_CI
+from tests.conftest import require_service as require
 from tests.servers import free_port
 
 # Guards against hangs only.
 COMMAND_TIMEOUT = 60.0
-
-
-def require(problem: str | None) -> None:
-    """Skip with the reason outside CI; fail under ``CI=true``."""
-    if problem is None:
-        return
-    if IN_CI:
-        pytest.fail(f"CI=true and {problem}", pytrace=False)
-    pytest.skip(problem)
 
 
 async def _run(*argv: str) -> str:

@@ -14,7 +14,7 @@ import secrets
 import shutil
 import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Iterator
+from collections.abc import Awaitable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -33,26 +33,16 @@ from parta.db.tables import Session, User
 from parta.errors import ErrorCode
 from parta.redaction import RedactSecrets, mask_phone, redact
 from tests.client import Api, Factory, TestUser, error_code, new_phone
-from tests.conftest import IN_CI
 from tests.live import live_server
 from tests.org_factory import OrgFactory
 from tests.servers import Receiver, running_server, wait_for
 from tests.test_auth import Hook, hook_server
+from tests.test_multiprocess import redis_url  # noqa: F401  (fixture: fails under CI=true without Redis)
+from tests.test_sessions import sign_in_devices
 
 # Guards against hangs only; never assertions about speed.
 WAIT = 15.0
 API = "/api/v1"
-
-
-@pytest.fixture
-async def live(database_url: str, tmp_path: Path) -> AsyncIterator[Api]:
-    async with live_server(database_url=database_url, data_dir=tmp_path / "data") as api:
-        yield api
-
-
-@pytest.fixture
-def mk(live: Api) -> Factory:
-    return Factory(live)
 
 
 # Revocation
@@ -111,16 +101,6 @@ async def first_event(client: PartaClient, since: int) -> dict[str, Any]:
     async for item in client.events(since):  # here the stream fails before any event
         return item
     raise AssertionError("the event stream ended without an event")
-
-
-async def sign_in_devices(make: Factory, phone: str, *names: str) -> list[TestUser]:
-    """One person on several devices (past the resend interval each time)."""
-    devices = []
-    for name in names:
-        body = await make.sign_in(phone, device_name=name)
-        devices.append(TestUser(id=body["user"]["id"], phone=phone, token=body["token"]))
-        clock.travel(timedelta(seconds=61))
-    return devices
 
 
 async def session_id(api: Api, device: TestUser) -> int:
@@ -235,21 +215,11 @@ async def test_a_socket_authenticated_just_before_its_revocation_is_closed(
     assert_401(await live.as_(laptop).get(f"{API}/me"))
 
 
-async def _redis_or_skip() -> str:
-    from tests.test_multiprocess import REDIS_URL, _redis_reachable
-
-    problem = await _redis_reachable()
-    if problem is not None:
-        if IN_CI:
-            pytest.fail(f"CI=true and {problem}", pytrace=False)
-        pytest.skip(problem)
-    return REDIS_URL
-
-
 async def test_signing_out_on_one_process_closes_the_socket_on_another(
-    pg_database_url: str, tmp_path: Path
+    pg_database_url: str,
+    tmp_path: Path,
+    redis_url: str,  # noqa: F811
 ) -> None:
-    redis_url = await _redis_or_skip()
     prefix = f"test-{uuid.uuid4().hex[:8]}:"
     # Process A serves in this test's loop, B is a `parta serve` subprocess. Polling is
     # 60 s in both: only the Redis wake-up can close B's socket within the guard.

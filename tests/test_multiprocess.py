@@ -19,7 +19,7 @@ import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.conftest import IN_CI
+from tests.conftest import require_service
 from tests.live import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,11 +42,7 @@ async def _redis_reachable() -> str | None:
 
 @pytest.fixture
 async def redis_url() -> str:
-    problem = await _redis_reachable()
-    if problem is not None:
-        if IN_CI:
-            pytest.fail(f"CI=true and {problem}", pytrace=False)
-        pytest.skip(problem)
+    require_service(await _redis_reachable())
     return REDIS_URL
 
 

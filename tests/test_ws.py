@@ -7,7 +7,7 @@ import json
 import random
 import socket
 import zlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -28,17 +28,6 @@ from tests.live import live_server
 
 # Generous guards against hangs; never assertions about speed.
 WAIT = 15.0
-
-
-@pytest.fixture
-async def live(database_url: str, tmp_path: Path) -> AsyncIterator[Api]:
-    async with live_server(database_url=database_url, data_dir=tmp_path / "data") as api:
-        yield api
-
-
-@pytest.fixture
-def mk(live: Api) -> Factory:
-    return Factory(live)
 
 
 async def open_ws(api: Api, user: TestUser, since: int | None = None, **options: Any) -> ClientConnection:
