@@ -527,7 +527,8 @@ def machine() -> Json:
     }
 
 
-def _positive(value: str) -> int:
+def positive(value: str) -> int:
+    """An argparse type: a whole number of at least 1."""
     number = int(value)
     if number < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
@@ -548,14 +549,14 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
 def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Config]:
     parser = argparse.ArgumentParser(prog="python -m bench.core", description=__doc__.split("\n\n")[0])
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
-    parser.add_argument("--messages", type=_positive, default=2000, help="N: messages sent concurrently")
-    parser.add_argument("--concurrency", type=_positive, default=8, help="C: concurrent senders / readers")
-    parser.add_argument("--sequential", type=_positive, default=500, help="sends timed one at a time")
-    parser.add_argument("--retries", type=_positive, default=100, help="retried sends timed")
-    parser.add_argument("--users", type=_positive, default=20)
-    parser.add_argument("--chats", type=_positive, default=50, help="chats in the measured chat list")
-    parser.add_argument("--samples", type=_positive, default=100, help="requests per read figure")
-    parser.add_argument("--warmup", type=_positive, default=10, help="warm-up rounds of each read")
+    parser.add_argument("--messages", type=positive, default=2000, help="N: messages sent concurrently")
+    parser.add_argument("--concurrency", type=positive, default=8, help="C: concurrent senders / readers")
+    parser.add_argument("--sequential", type=positive, default=500, help="sends timed one at a time")
+    parser.add_argument("--retries", type=positive, default=100, help="retried sends timed")
+    parser.add_argument("--users", type=positive, default=20)
+    parser.add_argument("--chats", type=positive, default=50, help="chats in the measured chat list")
+    parser.add_argument("--samples", type=positive, default=100, help="requests per read figure")
+    parser.add_argument("--warmup", type=positive, default=10, help="warm-up rounds of each read")
     add_common_arguments(parser)
     args = parser.parse_args(argv)
     users = max(args.users, args.concurrency + 3)  # owner, writer, C senders, reader

@@ -53,7 +53,16 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import Event
 
 from bench.client import Json, Person, sign_in, timed
-from bench.core import FIRST_NAMES, LAST_NAMES, Texts, add_common_arguments, log, machine, percentile
+from bench.core import (
+    FIRST_NAMES,
+    LAST_NAMES,
+    Texts,
+    add_common_arguments,
+    log,
+    machine,
+    percentile,
+    positive,
+)
 from bench.core import summary as core_summary
 from bench.server import Server, postgres_database, process_cpu_seconds, process_memory_mb, running_server
 from parta.client import PartaClient
@@ -1081,30 +1090,23 @@ async def run(cfg: Config, pg_admin_url: str, keep: bool, profile_dir: Path | No
 # --- command line -------------------------------------------------------------------------
 
 
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return number
-
-
 def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Config]:
     parser = argparse.ArgumentParser(prog="python -m bench.delivery", description=__doc__.split("\n\n")[0])
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="postgresql")
     parser.add_argument("--processes", type=int, choices=(1, 2), default=1, help="server processes")
-    parser.add_argument("--users", type=_positive, default=200, help="N: members of the group chat")
-    parser.add_argument("--receivers", type=_positive, default=200, help="R: connected receivers")
-    parser.add_argument("--senders", type=_positive, help="S: sending users (default: max(4, rate / 5))")
+    parser.add_argument("--users", type=positive, default=200, help="N: members of the group chat")
+    parser.add_argument("--receivers", type=positive, default=200, help="R: connected receivers")
+    parser.add_argument("--senders", type=positive, help="S: sending users (default: max(4, rate / 5))")
     parser.add_argument(
-        "--max-in-flight", type=_positive, default=8, help="sends in flight per sender, at most"
+        "--max-in-flight", type=positive, default=8, help="sends in flight per sender, at most"
     )
     parser.add_argument("--rate", type=float, default=20.0, help="messages per second, all senders")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds of sending")
-    parser.add_argument("--missed", type=_positive, default=1000, help="messages the catch-up client missed")
-    parser.add_argument("--warmup", type=_positive, default=20, help="messages sent before measuring")
-    parser.add_argument("--catch-up-runs", type=_positive, default=5)
-    parser.add_argument("--receiver-procs", type=_positive, default=1, help="client processes for receivers")
-    parser.add_argument("--connect-concurrency", type=_positive, default=50, help="receivers opening at once")
+    parser.add_argument("--missed", type=positive, default=1000, help="messages the catch-up client missed")
+    parser.add_argument("--warmup", type=positive, default=20, help="messages sent before measuring")
+    parser.add_argument("--catch-up-runs", type=positive, default=5)
+    parser.add_argument("--receiver-procs", type=positive, default=1, help="client processes for receivers")
+    parser.add_argument("--connect-concurrency", type=positive, default=50, help="receivers opening at once")
     parser.add_argument("--drain-timeout", type=float, default=120.0, help="seconds to wait for deliveries")
     add_common_arguments(parser)
     parser.add_argument(

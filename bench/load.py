@@ -55,7 +55,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
 from bench.client import API, ApiFailed, Json
-from bench.core import FIRST_NAMES, LAST_NAMES, Texts, add_common_arguments, log, machine
+from bench.core import FIRST_NAMES, LAST_NAMES, Texts, add_common_arguments, log, machine, positive
 from bench.delivery import Meter, machine_busy_percent, start_profilers, stop_profilers, summary, wait_until
 from bench.server import Cluster, Server, process_memory_mb, running_servers
 
@@ -1229,13 +1229,6 @@ async def run(
 # --- command line ------------------------------------------------------------------------
 
 
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return number
-
-
 def _fraction(value: str) -> float:
     number = float(value)
     if not 0 <= number <= 1:
@@ -1247,9 +1240,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Confi
     parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.split("\n\n")[0])
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="postgresql")
     parser.add_argument("--processes", type=int, choices=(1, 2), default=1, help="server processes")
-    parser.add_argument("--users", type=_positive, default=1000, help="people in the school, all taking part")
-    parser.add_argument("--classes", type=_positive, default=30)
-    parser.add_argument("--teachers", type=_positive, default=60)
+    parser.add_argument("--users", type=positive, default=1000, help="people in the school, all taking part")
+    parser.add_argument("--classes", type=positive, default=30)
+    parser.add_argument("--teachers", type=positive, default=60)
     parser.add_argument(
         "--returning", action="store_true", help="students and parents have an account before the morning"
     )
@@ -1260,14 +1253,14 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Confi
     )
     parser.add_argument("--think", type=float, default=2.0, help="mean pause between steps, seconds")
     parser.add_argument("--ws-fraction", type=_fraction, default=0.3, help="people who open the WebSocket")
-    parser.add_argument("--chats-max", type=_positive, default=3, help="chats a person opens, at most")
+    parser.add_argument("--chats-max", type=positive, default=3, help="chats a person opens, at most")
     parser.add_argument("--teacher-post", type=_fraction, default=0.6)
     parser.add_argument("--parent-reply", type=_fraction, default=0.3)
     parser.add_argument("--student-post", type=_fraction, default=0.2)
     parser.add_argument("--reaction", type=_fraction, default=0.2)
     parser.add_argument("--timeout", type=float, default=30.0, help="per request, seconds")
     parser.add_argument("--drain-timeout", type=float, default=30.0, help="seconds to wait for deliveries")
-    parser.add_argument("--code-resend-seconds", type=_positive, default=60, help=argparse.SUPPRESS)
+    parser.add_argument("--code-resend-seconds", type=positive, default=60, help=argparse.SUPPRESS)
     parser.add_argument(
         "--cost-samples", type=int, default=20, help="after the morning, requests of each kind timed alone"
     )
