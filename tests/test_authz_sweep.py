@@ -690,6 +690,15 @@ def _ref(who: str, key: str, sample: dict[str, Any], *hidden: str, **path: str) 
     return Reference(who, key, path, sample, hidden)
 
 
+def _history_dry_run(chat_ref: str) -> dict[str, Any]:
+    """A history import checked without writing, into the chat ``chat_ref`` names."""
+    return {
+        "files": {"file": ("history.json", HISTORY, "text/json")},
+        "data": {"chat_id": chat_ref},
+        "params": {"dry_run": "true"},
+    }
+
+
 def _message(**fields: Any) -> dict[str, Any]:
     return _json(text="Ссылка", client_msg_id="sweep-ref", **fields)
 
@@ -790,11 +799,7 @@ REFERENCES: tuple[Reference, ...] = (
     _ref(
         "other_admin",
         "POST /orgs/{org_id}/history-imports",
-        {
-            "files": {"file": ("history.json", HISTORY, "text/json")},
-            "data": {"chat_id": "{class_chat}"},
-            "params": {"dry_run": "true"},
-        },
+        _history_dry_run("{class_chat}"),
         "class_chat",
         org_id="other_org",
     ),
@@ -837,11 +842,7 @@ REFERENCES: tuple[Reference, ...] = (
     _ref(
         "admin",
         "POST /orgs/{org_id}/history-imports",
-        {
-            "files": {"file": ("history.json", HISTORY, "text/json")},
-            "data": {"chat_id": "{chat}"},
-            "params": {"dry_run": "true"},
-        },
+        _history_dry_run("{chat}"),
         "chat",
         org_id="school",
     ),

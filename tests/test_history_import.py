@@ -30,7 +30,8 @@ FIXTURES = Path(__file__).parent / "fixtures" / "history"
 LIMITS = {"max_entries": 50_000, "max_unpacked": 2 * 1024**3}
 
 
-def _zip(entries: dict[str, bytes]) -> bytes:
+def zip_of(entries: dict[str, bytes]) -> bytes:
+    """A zip archive of these files (name -> content), deflated."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in entries.items():
@@ -40,7 +41,7 @@ def _zip(entries: dict[str, bytes]) -> bytes:
 
 def _folder_zip(folder: Path, prefix: str = "") -> bytes:
     files = sorted(p for p in folder.rglob("*") if p.is_file())
-    return _zip({prefix + p.relative_to(folder).as_posix(): p.read_bytes() for p in files})
+    return zip_of({prefix + p.relative_to(folder).as_posix(): p.read_bytes() for p in files})
 
 
 async def _upload(
@@ -289,12 +290,12 @@ async def test_bad_exports_get_clear_codes_and_store_nothing(api: Api, orgs: Org
     before = await _chats(api, school.admin)
     message = {"id": 1, "type": "message", "date": "2024-01-01T10:00:00"}
     cp1251 = json.dumps({"name": "Чат", "id": 1, "messages": [message]}, ensure_ascii=False).encode("cp1251")
-    two_peers = _zip({"messages/1/messages0.html": b"<html></html>", "messages/2/messages0.html": b""})
+    two_peers = zip_of({"messages/1/messages0.html": b"<html></html>", "messages/2/messages0.html": b""})
     cases = [
         ("broken.json", b'{"messages": [', "history_format_invalid"),
         ("result.json", cp1251, "history_encoding_invalid"),
-        ("export.zip", _zip({"ChatExport/result.json": b"{}", "../evil.txt": b"x"}), "archive_unsafe_path"),
-        ("export.zip", _zip({"/etc/result.json": b"{}"}), "archive_unsafe_path"),
+        ("export.zip", zip_of({"ChatExport/result.json": b"{}", "../evil.txt": b"x"}), "archive_unsafe_path"),
+        ("export.zip", zip_of({"/etc/result.json": b"{}"}), "archive_unsafe_path"),
         ("export.zip", _bomb(), "archive_bomb"),
         ("export.zip", b"PK\x03\x04 this is no archive", "archive_invalid"),
         ("photo.bin", b"\x00\x01binary", "history_format_invalid"),
@@ -322,11 +323,11 @@ def test_zip_symlinks_and_oversized_archives_are_refused() -> None:
     with zipfile.ZipFile(out, "w") as archive:
         archive.writestr(link, "/etc/passwd")
     assert _error(out.getvalue()) == "archive_unsafe_path"
-    many = _zip({f"files/{i}.txt": b"x" for i in range(20)})
+    many = zip_of({f"files/{i}.txt": b"x" for i in range(20)})
     assert _error(many, max_entries=10) == "archive_too_many_files"
     assert _error(many, max_unpacked=10) == "archive_too_large"
-    assert _error(_zip({"C:/Users/result.json": b"{}"})) == "archive_unsafe_path"
-    tree = open_zip(io.BytesIO(_zip({"a/result.json": b"{}", "a/files/": b""})), **LIMITS)
+    assert _error(zip_of({"C:/Users/result.json": b"{}"})) == "archive_unsafe_path"
+    tree = open_zip(io.BytesIO(zip_of({"a/result.json": b"{}", "a/files/": b""})), **LIMITS)
     assert tree.names() == ["a/result.json"] and tree.size("a/../a/result.json") is None
 
 

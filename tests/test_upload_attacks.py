@@ -36,6 +36,7 @@ from parta.migration.history.archive import open_zip
 from tests.client import Api, Factory, TestUser, error_code
 from tests.org_factory import OrgFactory, School
 from tests.test_files import EXE, PDF, image_bytes, png_header_only, stored_blobs
+from tests.test_history_import import zip_of
 
 # --- Files that lie ----------------------------------------------------------------------
 
@@ -498,14 +499,6 @@ def hostile_workbooks() -> dict[str, tuple[bytes, int, str]]:
         "a PNG named roster.xlsx": (image_bytes(8, 8), 400, "invalid_request"),
         "an Excel 97 (XLS) file": (tabular.OLE2_MAGIC + b"\x00" * 4000, 400, "invalid_request"),
     }
-
-
-def zip_of(parts: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in parts.items():
-            archive.writestr(name, data)
-    return out.getvalue()
 
 
 async def upload_table(api: Api, school: School, data: bytes, route: str = "roster") -> httpx.Response:
