@@ -200,6 +200,10 @@ def rollover_not_found() -> NotFound:
     return NotFound("Перевод классов не найден.", code=ErrorCode.rollover_not_found)
 
 
+def file_not_found() -> NotFound:
+    return NotFound("Файл не найден.", code=ErrorCode.file_not_found)
+
+
 def transfer_not_found() -> NotFound:
     return NotFound("Перевод ученика не найден.", code=ErrorCode.transfer_not_found)
 

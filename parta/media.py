@@ -40,11 +40,11 @@ from parta.db.tables import Chat, Organization, StoredFile, User
 from parta.errors import (
     ErrorCode,
     InvalidInput,
-    NotFound,
     PartaError,
     PayloadTooLarge,
     StorageFull,
     UnsupportedMedia,
+    file_not_found,
 )
 from parta.orgs.core import OrgAccess
 from parta.policy import ChatKind, ChatRole
@@ -607,10 +607,6 @@ class Blob:
     @property
     def is_image(self) -> bool:
         return self.mime_type.startswith("image/")
-
-
-def file_not_found() -> NotFound:
-    return NotFound("Файл не найден.", code=ErrorCode.file_not_found)
 
 
 async def _is_user_avatar(db: AsyncSession, file_id: int) -> bool:

@@ -16,7 +16,7 @@ from parta.config import Settings
 from parta.db import queries as q
 from parta.db.engine import transaction
 from parta.db.tables import Chat, ChatMember, Message, Reaction, StoredFile, User
-from parta.errors import Conflict, ErrorCode, InvalidInput, message_not_found
+from parta.errors import Conflict, ErrorCode, InvalidInput, file_not_found, message_not_found
 from parta.events import log as events
 from parta.orgs import badges
 from parta.policy import ChatKind, ChatRole
@@ -188,17 +188,15 @@ async def _copy_file_to_chat(db: AsyncSession, file_id: int, chat: Chat) -> int 
 async def _attachable_file(db: AsyncSession, actor: User, chat: Chat, file_id: int | None) -> int | None:
     """An upload of this chat the actor may send: their own, or one the chat already
     shows; anything else answers like a missing file (an unsent upload is private)."""
-    from parta.errors import NotFound
-
     if file_id is None:
         return None
     f = await db.get(StoredFile, file_id)
     if f is None or f.chat_id != chat.id:
-        raise NotFound("Файл не найден.", code=ErrorCode.file_not_found)
+        raise file_not_found()
     is_uploader = f.uploader_id == actor.id
     is_sent = not is_uploader and await q.file_is_sent(db, chat.id, f.id)
     if not policy.can_attach_file(is_uploader=is_uploader, is_sent=is_sent):
-        raise NotFound("Файл не найден.", code=ErrorCode.file_not_found)
+        raise file_not_found()
     return f.id
 
 
