@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from parta.clock import utcnow
 from parta.db.engine import Database
+from parta.outage import FailureStreak
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ class Scheduler:
             return False
 
     async def _run(self) -> None:
-        failures = 0  # polls in a row that failed (the database is away)
+        polls = FailureStreak(log, f"scheduler poll (every {self.poll_seconds:g} s)")
         while True:
             try:
                 applied = await self.run_due()
@@ -94,14 +95,8 @@ class Scheduler:
                 raise
             except Exception:
                 # The database may be restarting; the next poll retries (the plan is in
-                # the database, so nothing due is lost). The traceback once per outage.
-                failures += 1
-                if failures == 1:
-                    log.exception("scheduler poll failed; retrying every %gs", self.poll_seconds)
-                else:
-                    log.debug("scheduler poll still failing (%d)", failures, exc_info=True)
+                # the database, so nothing due is lost).
+                polls.failed()
             else:
-                if failures:
-                    log.warning("scheduler polling again after %d failed polls", failures)
-                    failures = 0
+                polls.succeeded()
             await asyncio.sleep(self.poll_seconds)

@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import io
 import json
+import logging
 import os
 import re
 import shutil
@@ -35,6 +36,7 @@ from websockets.exceptions import ConnectionClosed
 
 from parta import cli
 from parta.client import Json, PartaClient
+from parta.outage import FailureStreak
 from tests.private_services import private_postgres, private_redis, resize_tmpfs, tmpfs
 from tests.servers import ROOT, Receiver, ServerProcess, free_port, plain_url, running_server, wait_for
 from tests.test_chaos import PERSISTENT, assert_exactly_once, group_with_members, stored_history
@@ -591,3 +593,23 @@ async def test_roster_import_killed_halfway_is_finished_by_running_it_again(
     assert summary["created"] + summary["pending"] == len(everyone) - summary["existing"]
     assert summary["classes_created"] == len(GRADES) - len(before["classes"])
     assert summary["parents_linked"] == STUDENTS - len(before["links"])
+
+
+def test_a_background_loop_logs_an_outage_once_not_every_retry(caplog: pytest.LogCaptureFixture) -> None:
+    """The log tailer and the scheduler retry every second while the database is away:
+    one traceback when it goes, one line when it is back, not sixty tracebacks a minute."""
+    streak = FailureStreak(logging.getLogger("parta.test_outage"), "reading the log")
+    with caplog.at_level(logging.DEBUG, logger="parta.test_outage"):
+        for _ in range(60):
+            try:
+                raise ConnectionRefusedError("the database is restarting")
+            except ConnectionRefusedError:
+                streak.failed()
+        streak.succeeded()
+        streak.succeeded()
+    loud = [(r.levelname, r.getMessage()) for r in caplog.records if r.levelno >= logging.WARNING]
+    assert loud == [
+        ("ERROR", "reading the log failed; retrying"),
+        ("WARNING", "reading the log works again after 60 failures"),
+    ]
+    assert caplog.records[0].exc_info is not None  # the first failure keeps its traceback

@@ -26,6 +26,7 @@ from parta.db.engine import Database
 from parta.db.tables import Event
 from parta.events import log as events
 from parta.events.serialize import render_events
+from parta.outage import FailureStreak
 from parta.render import Json
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ class LogTailer:
         self._last_read = float("-inf")  # loop time of the last read that found events
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._failures = 0  # failed reads in a row (the database is away)
+        self._reads = FailureStreak(log, "log tailer: reading the log")
 
     def wake(self, _head: int = 0) -> None:
         self._wake.set()
@@ -102,16 +103,10 @@ class LogTailer:
                 raise
             except Exception:
                 # The database may be restarting; the next wake-up or poll retries from
-                # the same position, so nothing is skipped. The traceback once per outage.
-                self._failures += 1
-                if self._failures == 1:
-                    log.exception("log tailer: reading the log failed; retrying")
-                else:
-                    log.debug("log tailer: still failing (%d)", self._failures, exc_info=True)
+                # the same position, so nothing is skipped.
+                self._reads.failed()
             else:
-                if self._failures:
-                    log.warning("log tailer: reading again after %d failed attempts", self._failures)
-                    self._failures = 0
+                self._reads.succeeded()
 
     async def _step(self) -> bool:
         """Deliver the next batch; True when there may be more."""
